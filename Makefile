@@ -1,0 +1,64 @@
+# The two commands a new user needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+MANAGE := $(PY) manage.py
+
+.PHONY: install run test lint types pytest bench lock stop clean browser
+
+$(INSTALLED): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@touch $(INSTALLED)
+
+install: $(INSTALLED) browser
+
+# Debian's Chromium for the page tests; Playwright never downloads a browser of its own.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+
+# Sets up and starts the whole platform; Ctrl-C stops it all.
+run: $(INSTALLED)
+	$(PY) -m config.embedded start
+	$(MANAGE) compile_translations
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_reference_data
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@$(MANAGE) demo_accounts
+	$(VENV)/bin/honcho start --procfile Procfile
+
+stop:
+	$(PY) -m config.embedded stop
+
+# Lint, types and the whole suite against real PostgreSQL and Redis.
+test: install
+	@exports="$$($(PY) -m config.service_check)" || exit 1; eval "$$exports"; \
+	$(MANAGE) compile_translations && \
+	$(VENV)/bin/ruff check . && \
+	$(VENV)/bin/ruff format --check . && \
+	$(VENV)/bin/mypy && \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+types: $(INSTALLED)
+	$(VENV)/bin/mypy
+
+# Benchmarks are never part of `make test`. QUICK=1 for a short run.
+bench: $(INSTALLED)
+	@exports="$$($(PY) -m config.service_check)" || exit 1; eval "$$exports"; \
+	$(PY) -m bench.run $(if $(QUICK),--quick,)
+
+# Re-pin requirements.txt after editing requirements.in.
+lock: $(INSTALLED)
+	$(VENV)/bin/pip-compile --quiet --strip-extras --output-file requirements.txt requirements.in
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

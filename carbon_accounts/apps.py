@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CarbonAccountsConfig(AppConfig):
+    name = "carbon_accounts"
+    verbose_name = _("Carbon ledger")
+
+    def ready(self) -> None:
+        from config.navigation import register
+
+        register(url_name="my_account", label=_("My carbon account"), order=10)

@@ -1,0 +1,206 @@
+"""The 1+N ledger: the group, its business lines, accounts and append-only transfers.
+
+Only personal accounts keep a stored balance (one row per person and line, so concurrent
+writers to different people never wait on a shared row). The group, line and system accounts
+have no stored balance: their figures are sums over the same transfers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Audience(models.TextChoices):
+    EMPLOYEE = "employee", _("Employees")
+    CUSTOMER = "customer", _("Customers")
+
+
+class Unit(models.TextChoices):
+    GRAMS_CO2E = "gCO2e", _("grams of CO2e")
+    POINTS = "points", _("green points")
+
+
+class Group(models.Model):
+    """The "1": one per deployment."""
+
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    base_year = models.PositiveSmallIntegerField(_("base year"))
+    default_region = models.CharField(_("default region"), max_length=32)
+    # Always True and unique: the database itself allows only one group.
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("group")
+        constraints = [models.CheckConstraint(condition=Q(singleton=True), name="group_is_singleton")]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class BusinessLine(models.Model):
+    """One of the "N": a business line with its own people, catalogue and rules."""
+
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="lines")
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices)
+    default_region = models.CharField(_("default region"), max_length=32)
+    backdating_days = models.PositiveSmallIntegerField(
+        _("back-dating window (days)"),
+        default=7,
+        help_text=_("How many days back a behaviour may be recorded."),
+    )
+
+    class Meta:
+        verbose_name = _("business line")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_operational(self) -> bool:
+        """Employee lines count toward group operations; customer lines are ecosystem (Scope 3+)."""
+        return self.audience == Audience.EMPLOYEE
+
+
+class AccountKind(models.TextChoices):
+    GROUP = "group", _("group account")
+    LINE = "line", _("business-line sub-account")
+    PERSONAL = "personal", _("personal account")
+    REDUCTION_ISSUANCE = "reduction_issuance", _("reduction issuance (system)")
+    POINTS_BUDGET = "points_budget", _("points budget (system)")
+    POINTS_REDEEMED = "points_redeemed", _("points redeemed (system)")
+    POINTS_EXPIRED = "points_expired", _("points expired (system)")
+
+
+# Kinds of which each business line holds exactly one.
+LINE_SYSTEM_KINDS = (
+    AccountKind.LINE,
+    AccountKind.REDUCTION_ISSUANCE,
+    AccountKind.POINTS_BUDGET,
+    AccountKind.POINTS_REDEEMED,
+    AccountKind.POINTS_EXPIRED,
+)
+
+
+class Account(models.Model):
+    kind = models.CharField(_("kind"), max_length=24, choices=AccountKind.choices)
+    line = models.ForeignKey(
+        BusinessLine, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carbon_accounts",
+    )
+    # The person's id in the line's own systems (customer number, staff number), so that a
+    # line system can record for people who never signed in here.
+    external_ref = models.CharField(
+        _("reference in the line's system"), max_length=64, blank=True, default=""
+    )
+    display_name = models.CharField(_("display name"), max_length=200, blank=True, default="")
+    team = models.CharField(_("team"), max_length=100, blank=True, default="")
+    office = models.CharField(_("office"), max_length=100, blank=True, default="")
+    # Stored only for personal accounts; kept exact by the services in the same transaction
+    # as each transfer, and recomputed by `manage.py check_ledger`.
+    balance_g = models.BigIntegerField(_("reduction balance (g)"), default=0)
+    balance_points = models.BigIntegerField(_("points balance"), default=0)
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="group", line__isnull=True) | (~Q(kind="group") & Q(line__isnull=False)),
+                name="account_line_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="personal") | Q(balance_points__gte=0),
+                name="personal_points_never_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="personal") | (Q(balance_g=0) & Q(balance_points=0)),
+                name="only_personal_accounts_store_balances",
+            ),
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind="group"), name="one_group_account"),
+            models.UniqueConstraint(
+                fields=["line", "kind"], condition=~Q(kind="personal"), name="one_system_account_per_line"
+            ),
+            models.UniqueConstraint(
+                fields=["line", "holder"],
+                condition=Q(kind="personal", holder__isnull=False),
+                name="one_personal_account_per_holder_and_line",
+            ),
+            models.UniqueConstraint(
+                fields=["line", "external_ref"],
+                condition=Q(kind="personal") & ~Q(external_ref=""),
+                name="one_personal_account_per_external_ref_and_line",
+            ),
+        ]
+        indexes = [models.Index(fields=["holder", "kind"])]
+
+    def __str__(self) -> str:
+        if self.kind == AccountKind.PERSONAL:
+            return f"{self.line} / {self.display_name or self.external_ref or self.holder_id}"
+        if self.kind == AccountKind.GROUP:
+            return "group"
+        return f"{self.line} / {self.kind}"
+
+
+class Transfer(models.Model):
+    """One movement of an amount of one unit from a debit account to a credit account.
+
+    Append-only: a trigger (migration 0002) refuses UPDATE and DELETE. A mistake is
+    corrected by a reversing transfer that points at the original.
+    """
+
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    amount = models.BigIntegerField(_("amount"))
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices)
+    kind = models.CharField(_("kind"), max_length=32)
+    # The line the movement belongs to (the personal side's line), for line and group totals.
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="transfers")
+    source_type = models.CharField(_("source type"), max_length=40)
+    source_id = models.CharField(_("source id"), max_length=64)
+    ghg_category = models.CharField(_("GHG category"), max_length=48, default="none")
+    period_date = models.DateField(_("period date"))
+    idempotency_source = models.CharField(_("idempotency source"), max_length=64)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    # SHA-256 of what was asked, so a replay with a different payload is told apart (409).
+    payload_digest = models.CharField(max_length=64)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(debit_account=models.F("credit_account")), name="transfer_accounts_distinct"
+            ),
+            models.CheckConstraint(condition=Q(unit__in=["gCO2e", "points"]), name="transfer_unit_known"),
+            models.UniqueConstraint(
+                fields=["idempotency_source", "idempotency_key"], name="transfer_idempotent_per_source"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["credit_account", "-id"], name="transfer_credit_statement"),
+            models.Index(fields=["debit_account", "-id"], name="transfer_debit_statement"),
+            models.Index(fields=["line", "unit", "period_date"], name="transfer_line_period"),
+            models.Index(fields=["source_type", "source_id"], name="transfer_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.amount} {self.unit} {self.debit_account_id}->{self.credit_account_id}"

@@ -1,0 +1,384 @@
+"""Every write to the ledger. One transaction per use case.
+
+Posting is set-based for one transfer or ten thousand: one INSERT ... SELECT FROM unnest
+with ON CONFLICT DO NOTHING on (idempotency source, key), then one UPDATE of the stored
+balances of the personal accounts involved. Only personal account rows are locked, in id
+order, so writers to different people never wait on a shared row and never deadlock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
+
+from carbon_accounts.models import (
+    LINE_SYSTEM_KINDS,
+    Account,
+    AccountKind,
+    Audience,
+    BusinessLine,
+    Group,
+    Transfer,
+    Unit,
+)
+
+MAX_AMOUNT = 10**15  # far above any real movement, far below BIGINT overflow in sums
+
+
+class LedgerError(Exception):
+    """A posting the ledger refuses; the message says why in words a person can act on."""
+
+    code = "ledger_error"
+
+
+class InvalidTransfer(LedgerError):
+    code = "invalid_transfer"
+
+
+class IdempotencyConflict(LedgerError):
+    """The same idempotency key from the same source was already used for a different payload."""
+
+    code = "idempotency_conflict"
+
+
+class InsufficientPoints(LedgerError):
+    code = "insufficient_points"
+
+
+class AlreadyReversed(LedgerError):
+    code = "already_reversed"
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    unit: str
+    kind: str
+    line_id: int
+    source_type: str
+    source_id: str
+    period_date: date
+    idempotency_source: str
+    idempotency_key: str
+    ghg_category: str = "none"
+    description: str = ""
+    reverses_id: int | None = None
+
+    def digest(self) -> str:
+        """What the request asks for, without its key: two requests with one key must agree."""
+        payload = [
+            self.debit_account_id,
+            self.credit_account_id,
+            self.amount,
+            self.unit,
+            self.kind,
+            self.line_id,
+            self.source_type,
+            self.source_id,
+            self.period_date.isoformat(),
+            self.ghg_category,
+            self.reverses_id,
+        ]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+@dataclass
+class PostingResult:
+    """Transfer ids in request order, and which of them this call created (not replays)."""
+
+    transfer_ids: list[int] = field(default_factory=list)
+    created: list[bool] = field(default_factory=list)
+
+    @property
+    def created_count(self) -> int:
+        return sum(self.created)
+
+
+# --- Opening the group, lines and accounts ------------------------------------------------------
+
+
+@transaction.atomic
+def set_up_group(*, name_en: str, name_zh: str, base_year: int, default_region: str) -> Group:
+    group, _created = Group.objects.update_or_create(
+        singleton=True,
+        defaults={
+            "name_en": name_en,
+            "name_zh": name_zh,
+            "base_year": base_year,
+            "default_region": default_region,
+        },
+    )
+    Account.objects.get_or_create(kind=AccountKind.GROUP, line=None)
+    return group
+
+
+@transaction.atomic
+def open_business_line(
+    *,
+    code: str,
+    name_en: str,
+    name_zh: str,
+    audience: str,
+    default_region: str,
+    backdating_days: int = 7,
+) -> BusinessLine:
+    """Open a line (or update its names and rules) with its sub-account and system accounts."""
+    if audience not in Audience.values:
+        raise InvalidTransfer(f"Unknown audience {audience!r}: use one of {', '.join(Audience.values)}.")
+    group = Group.objects.get()
+    line, _created = BusinessLine.objects.update_or_create(
+        code=code,
+        defaults={
+            "group": group,
+            "name_en": name_en,
+            "name_zh": name_zh,
+            "audience": audience,
+            "default_region": default_region,
+            "backdating_days": backdating_days,
+        },
+    )
+    for kind in LINE_SYSTEM_KINDS:
+        Account.objects.get_or_create(line=line, kind=kind)
+    return line
+
+
+def open_personal_account(
+    *,
+    line: BusinessLine,
+    holder: AbstractBaseUser | None = None,
+    external_ref: str = "",
+    display_name: str = "",
+    team: str = "",
+    office: str = "",
+) -> Account:
+    """The person's account in this line, opened on first use (a second call returns it)."""
+    if holder is None and not external_ref:
+        raise InvalidTransfer("A personal account needs a holder or a reference in the line's system.")
+    lookup: dict[str, object] = {"line": line, "kind": AccountKind.PERSONAL}
+    if holder is not None:
+        lookup["holder"] = holder
+    else:
+        lookup["external_ref"] = external_ref
+    defaults = {"display_name": display_name, "team": team, "office": office}
+    if holder is not None:
+        defaults["external_ref"] = external_ref
+    with transaction.atomic():
+        account, _created = Account.objects.get_or_create(**lookup, defaults=defaults)  # type: ignore[arg-type]
+    return account
+
+
+def system_account(*, line_id: int, kind: str) -> Account:
+    return Account.objects.get(line_id=line_id, kind=kind)
+
+
+# --- Posting ----------------------------------------------------------------------------------
+
+
+def _validate(request: TransferRequest) -> None:
+    if not isinstance(request.amount, int) or isinstance(request.amount, bool):
+        raise InvalidTransfer("The amount must be a whole number.")
+    if request.amount <= 0:
+        raise InvalidTransfer(f"The amount must be positive, not {request.amount}.")
+    if request.amount > MAX_AMOUNT:
+        raise InvalidTransfer(f"The amount {request.amount} is larger than any real movement.")
+    if request.unit not in Unit.values:
+        raise InvalidTransfer(f"Unknown unit {request.unit!r}: use one of {', '.join(Unit.values)}.")
+    if request.debit_account_id == request.credit_account_id:
+        raise InvalidTransfer("The debit and credit accounts must be different.")
+    if not request.idempotency_source or not request.idempotency_key:
+        raise InvalidTransfer("Every transfer needs an idempotency source and key.")
+
+
+_INSERT_SQL = """
+INSERT INTO carbon_accounts_transfer (
+    debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
+    ghg_category, period_date, idempotency_source, idempotency_key, payload_digest,
+    reverses_id, description, created_at)
+SELECT debit, credit, amount, unit, kind, line, source_type, source_id,
+       ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],
+            %s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],
+            %s::bigint[], %s::text[])
+     WITH ORDINALITY AS t(debit, credit, amount, unit, kind, line, source_type, source_id,
+                          ghg_category, period_date, idem_source, idem_key, digest, reverses,
+                          description, position)
+ORDER BY position
+ON CONFLICT (idempotency_source, idempotency_key) DO NOTHING
+RETURNING id, idempotency_source, idempotency_key
+"""
+
+_UPDATE_BALANCES_SQL = """
+UPDATE carbon_accounts_account AS account
+SET balance_g = account.balance_g + delta.grams,
+    balance_points = account.balance_points + delta.points
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS delta(account_id, grams, points)
+WHERE account.id = delta.account_id
+  AND account.kind = 'personal'
+  AND account.balance_points + delta.points >= 0
+RETURNING account.id
+"""
+
+
+def post_transfer(*, transfer: TransferRequest) -> tuple[int, bool]:
+    """Post one transfer; returns (transfer id, created). A replay returns the original."""
+    result = post_transfers(transfers=[transfer])
+    return result.transfer_ids[0], result.created[0]
+
+
+def post_transfers(*, transfers: Sequence[TransferRequest]) -> PostingResult:
+    """Post many transfers in one transaction, all or nothing.
+
+    Replays (same source and key, same payload) have no effect and return the original id;
+    a key reused for a different payload refuses the whole call with IdempotencyConflict.
+    """
+    if not transfers:
+        return PostingResult()
+    for request in transfers:
+        _validate(request)
+    digests = [request.digest() for request in transfers]
+    with transaction.atomic(), connection.cursor() as cursor:
+        personal_ids = _lock_personal_accounts(
+            cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
+        )
+        cursor.execute(
+            _INSERT_SQL,
+            [
+                [r.debit_account_id for r in transfers],
+                [r.credit_account_id for r in transfers],
+                [r.amount for r in transfers],
+                [r.unit for r in transfers],
+                [r.kind for r in transfers],
+                [r.line_id for r in transfers],
+                [r.source_type for r in transfers],
+                [r.source_id for r in transfers],
+                [r.ghg_category for r in transfers],
+                [r.period_date for r in transfers],
+                [r.idempotency_source for r in transfers],
+                [r.idempotency_key for r in transfers],
+                digests,
+                [r.reverses_id for r in transfers],
+                [r.description[:300] for r in transfers],
+            ],
+        )
+        inserted = {(source, key): transfer_id for transfer_id, source, key in cursor.fetchall()}
+        result = PostingResult()
+        replays = [
+            (index, request)
+            for index, request in enumerate(transfers)
+            if (request.idempotency_source, request.idempotency_key) not in inserted
+        ]
+        existing = _existing_transfers(cursor, [request for _index, request in replays])
+        first_use: set[tuple[str, str]] = set()
+        deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for index, request in enumerate(transfers):
+            key = (request.idempotency_source, request.idempotency_key)
+            if key in inserted and key not in first_use:
+                first_use.add(key)
+                result.transfer_ids.append(inserted[key])
+                result.created.append(True)
+                position = 0 if request.unit == Unit.GRAMS_CO2E else 1
+                deltas[request.credit_account_id][position] += request.amount
+                deltas[request.debit_account_id][position] -= request.amount
+                continue
+            # A replay of an earlier transfer, or a repeat of a key inside this same call.
+            original_id, original_digest = existing.get(key) or (
+                inserted[key],
+                digests[_first_index(transfers, key)],
+            )
+            if original_digest != digests[index]:
+                raise IdempotencyConflict(
+                    f"The idempotency key {request.idempotency_key!r} from {request.idempotency_source!r} "
+                    f"was already used for a different transfer (#{original_id}). Use a new key for a new transfer."
+                )
+            result.transfer_ids.append(original_id)
+            result.created.append(False)
+        _apply_balance_deltas(cursor, {a: d for a, d in deltas.items() if a in personal_ids and d != [0, 0]})
+    return result
+
+
+def _first_index(transfers: Sequence[TransferRequest], key: tuple[str, str]) -> int:
+    return next(i for i, r in enumerate(transfers) if (r.idempotency_source, r.idempotency_key) == key)
+
+
+def _lock_personal_accounts(cursor: CursorWrapper, account_ids: set[int]) -> set[int]:
+    """Lock the personal accounts involved, in id order (so concurrent posts never deadlock)."""
+    cursor.execute(
+        "SELECT id FROM carbon_accounts_account WHERE id = ANY(%s) AND kind = 'personal' ORDER BY id FOR UPDATE",
+        [sorted(account_ids)],
+    )
+    locked = {row[0] for row in cursor.fetchall()}
+    cursor.execute("SELECT count(*) FROM carbon_accounts_account WHERE id = ANY(%s)", [sorted(account_ids)])
+    if cursor.fetchone()[0] != len(account_ids):
+        raise InvalidTransfer("A transfer names an account that does not exist.")
+    return locked
+
+
+def _existing_transfers(
+    cursor: CursorWrapper, requests: Sequence[TransferRequest]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    if not requests:
+        return {}
+    cursor.execute(
+        """SELECT t.id, t.idempotency_source, t.idempotency_key, t.payload_digest
+           FROM carbon_accounts_transfer t
+           JOIN unnest(%s::text[], %s::text[]) AS k(source, key)
+             ON t.idempotency_source = k.source AND t.idempotency_key = k.key""",
+        [[r.idempotency_source for r in requests], [r.idempotency_key for r in requests]],
+    )
+    return {(source, key): (transfer_id, digest) for transfer_id, source, key, digest in cursor.fetchall()}
+
+
+def _apply_balance_deltas(cursor: CursorWrapper, deltas: dict[int, list[int]]) -> None:
+    if not deltas:
+        return
+    account_ids = sorted(deltas)
+    cursor.execute(
+        _UPDATE_BALANCES_SQL,
+        [account_ids, [deltas[a][0] for a in account_ids], [deltas[a][1] for a in account_ids]],
+    )
+    updated = {row[0] for row in cursor.fetchall()}
+    short = [account_id for account_id in account_ids if account_id not in updated]
+    if short:
+        raise InsufficientPoints(
+            f"Not enough green points in account {short[0]} for this movement; nothing was recorded."
+        )
+
+
+def reverse_transfer(*, transfer_id: int, reason: str) -> int:
+    """Post the mirror image of a transfer. A transfer is reversed at most once."""
+    original = Transfer.objects.filter(pk=transfer_id).first()
+    if original is None:
+        raise InvalidTransfer(f"There is no transfer #{transfer_id} to reverse.")
+    if original.reverses_id is not None:
+        raise InvalidTransfer(f"Transfer #{transfer_id} is itself a reversal; it cannot be reversed.")
+    request = TransferRequest(
+        debit_account_id=original.credit_account_id,
+        credit_account_id=original.debit_account_id,
+        amount=original.amount,
+        unit=original.unit,
+        kind=f"{original.kind}_reversal",
+        line_id=original.line_id,
+        source_type=original.source_type,
+        source_id=original.source_id,
+        # The reversal nets out in the same period and category as the original.
+        period_date=original.period_date,
+        ghg_category=original.ghg_category,
+        idempotency_source="ledger_reversal",
+        idempotency_key=str(original.pk),
+        description=reason,
+        reverses_id=original.pk,
+    )
+    reversal_id, created = post_transfer(transfer=request)
+    if not created:
+        raise AlreadyReversed(f"Transfer #{transfer_id} was already reversed by transfer #{reversal_id}.")
+    return reversal_id

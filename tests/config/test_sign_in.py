@@ -1,0 +1,130 @@
+"""Sign-up, email verification, sign-in, password reset, throttling, staff two-factor, language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.core import mail
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def _link_in_last_email() -> str:
+    match = re.search(r"https?://[^/\s]+(/accounts/\S+)", str(mail.outbox[-1].body))
+    assert match, mail.outbox[-1].body
+    return match.group(1)
+
+
+def test_sign_up_verify_and_sign_in(client: Client) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "new.person@test.example",
+            "password1": "a-Long-Passphrase-42",
+            "password2": "a-Long-Passphrase-42",
+        },
+        secure=True,
+    )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "new.person@test.example" in mail.outbox[0].to
+
+    # Not verified yet: signing in sends the person to verify their email.
+    client.logout()
+    response = client.post(
+        "/accounts/login/",
+        {"login": "new.person@test.example", "password": "a-Long-Passphrase-42"},
+        secure=True,
+    )
+    assert response.status_code == 302 and "confirm-email" in response["Location"]
+
+    confirm = _link_in_last_email()
+    client.post(confirm, secure=True)
+    client.logout()
+    response = client.post(
+        "/accounts/login/",
+        {"login": "new.person@test.example", "password": "a-Long-Passphrase-42"},
+        secure=True,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/me/"
+    assert client.get("/me/", secure=True).status_code == 200
+
+
+def test_password_reset_sends_a_working_link(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    user = django_user_model.objects.create_user(
+        "forgetful@test.example", "forgetful@test.example", "Old-Passphrase-1"
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    client.post("/accounts/password/reset/", {"email": "forgetful@test.example"}, secure=True)
+    reset = _link_in_last_email()
+    response = client.get(reset, secure=True, follow=True)
+    form_url = response.redirect_chain[-1][0] if response.redirect_chain else reset
+    client.post(form_url, {"password1": "New-Passphrase-77", "password2": "New-Passphrase-77"}, secure=True)
+    user.refresh_from_db()
+    assert user.check_password("New-Passphrase-77")
+
+
+def test_repeated_failed_sign_ins_are_throttled(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    user = django_user_model.objects.create_user(
+        "target@test.example", "target@test.example", "Right-Passphrase-9"
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    for _attempt in range(5):
+        client.post("/accounts/login/", {"login": "target@test.example", "password": "wrong"}, secure=True)
+    # Even the right password is refused while the throttle holds.
+    response = client.post(
+        "/accounts/login/",
+        {"login": "target@test.example", "password": "Right-Passphrase-9"},
+        secure=True,
+        headers={"accept-language": "en"},
+    )
+    assert "_auth_user_id" not in client.session
+    assert "Too many failed login attempts" in response.content.decode()
+
+
+def test_staff_without_two_factor_are_sent_to_set_it_up(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    staff = django_user_model.objects.create_user(
+        "officer@test.example", "officer@test.example", "Staff-Pass-1", is_staff=True
+    )
+    client.force_login(staff)
+    response = client.get("/me/", secure=True)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/totp/activate")
+
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.get("/me/", secure=True).status_code == 200
+
+
+def test_people_may_use_two_factor_too(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    person = django_user_model.objects.create_user(
+        "careful@test.example", "careful@test.example", "Pass-Phrase-11"
+    )
+    EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
+    client.post("/accounts/login/", {"login": person.email, "password": "Pass-Phrase-11"}, secure=True)
+    # Turning on two-factor asks for the password once more (allauth's reauthentication).
+    client.post("/accounts/reauthenticate/", {"password": "Pass-Phrase-11"}, secure=True)
+    response = client.get("/accounts/2fa/totp/activate/", secure=True)
+    assert response.status_code == 200
+    # The page offers a TOTP secret and asks for a code from the person's app.
+    assert response.context["form"].secret
+    assert 'name="code"' in response.content.decode()
+
+
+def test_language_switch_between_chinese_and_english(client: Client) -> None:
+    response = client.get("/", secure=True)
+    assert "每一次低碳行动" in response.content.decode()  # Chinese is the default
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"}, secure=True)
+    response = client.get("/", secure=True)
+    assert "Every low-carbon action, measured and counted" in response.content.decode()
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}, secure=True)
+    assert "每一次低碳行动" in client.get("/", secure=True).content.decode()
