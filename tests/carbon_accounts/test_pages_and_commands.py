@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_creates_the_group_lines_and_people_and_a_second_run_adds_nothing() -> None:
-    call_command("seed_demo", employees=20, customers=30, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", employees=20, customers=30, stdout=StringIO())
     assert sorted(BusinessLine.objects.values_list("code", flat=True)) == [
         "bank",
         "employees",
@@ -23,15 +25,15 @@ def test_seed_demo_creates_the_group_lines_and_people_and_a_second_run_adds_noth
     assert people.filter(line__code="employees", external_ref__startswith="EG").count() == 20
     assert people.filter(line__code="bank", external_ref__startswith="CG").count() == 30
     before = people.count()
-    call_command("seed_demo", employees=20, customers=30, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", employees=20, customers=30, stdout=StringIO())
     assert people.count() == before
-    call_command("check_ledger", stdout=open("/dev/null", "w"))
+    call_command("check_ledger", stdout=StringIO())
 
 
 def test_a_generated_person_can_sign_in(client: Client) -> None:
     from carbon_accounts.demo import DEMO_PASSWORD
 
-    call_command("seed_demo", employees=2, customers=2, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", employees=2, customers=2, stdout=StringIO())
     response = client.post(
         "/accounts/login/", {"login": "employee0000001@demo.example", "password": DEMO_PASSWORD}, secure=True
     )

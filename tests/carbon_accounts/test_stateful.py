@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 class LedgerMachine(RuleBasedStateMachine):
     """A model of what each person should hold, checked against the ledger after every step."""
 
-    make_person = None  # set by the test
+    make_person: Callable[..., Account]  # set by the test
 
     @initialize()
     def open_accounts(self) -> None:
