@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class BehavioursConfig(AppConfig):
     name = "behaviours"
     verbose_name = _("Behaviours and emission factors")
+
+    def ready(self) -> None:
+        from behaviours import demo, integrity
+        from carbon_accounts import demo as ledger_demo
+        from carbon_accounts import integrity as ledger_integrity
+        from config.navigation import register
+
+        ledger_integrity.register(integrity.reductions_trace_to_records)
+        ledger_demo.register_hook(demo.record_demo_activity)
+        register(url_name="record_behaviour", label=_("Record an action"), order=20)
+        register(url_name="methodology", label=_("Methodology"), audience="everyone", order=80)
+        register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)

@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+from behaviours import views
+
+urlpatterns = [
+    path("methodology/", views.methodology, name="methodology"),
+    path("me/record/", views.record, name="record_behaviour"),
+    path("me/records/", views.my_records, name="my_records"),
+    path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("review/<int:record_id>/decision/", views.review_decision, name="review_decision"),
+]

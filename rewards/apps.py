@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class RewardsConfig(AppConfig):
     name = "rewards"
     verbose_name = _("Green points and rights")
+
+    def ready(self) -> None:
+        from carbon_accounts import demo as ledger_demo
+        from carbon_accounts import integrity as ledger_integrity
+        from config.navigation import register
+        from rewards import demo, integrity
+
+        ledger_demo.register_hook(demo.set_up_demo_rewards)
+        ledger_integrity.register(integrity.points_lots_match_balances)
+        ledger_integrity.register(integrity.rights_never_oversold)
+        register(url_name="green_rights", label=_("Green rights"), order=30)

@@ -77,3 +77,58 @@ def issue(
         idempotency_source="tests",
         idempotency_key=key or f"key-{next(_keys)}",
     )
+
+
+@pytest.fixture
+def reference(lines: dict[str, BusinessLine]) -> dict[str, BusinessLine]:
+    """Reference data loaded, the demo lines open, their default points rules set."""
+    from behaviours.reference import load_reference_data
+    from rewards.services import set_up_default_rules
+
+    load_reference_data()
+    for line in lines.values():
+        set_up_default_rules(line=line)
+    return lines
+
+
+@pytest.fixture
+def record(reference: dict[str, BusinessLine], make_person):  # type: ignore[no-untyped-def]
+    """record(code, quantity, line=..., person=..., **fields) through the one recording service."""
+    from django.utils import timezone
+
+    from behaviours.services import RecordRequest, record_behaviour
+
+    counter = itertools.count(1)
+    people: dict[str, Account] = {}
+
+    def record_one(
+        behaviour: str,
+        quantity: str | int,
+        *,
+        line: str | None = None,
+        person: Account | None = None,
+        **fields: object,
+    ):  # type: ignore[no-untyped-def]
+        from behaviours.models import Behaviour
+
+        known = Behaviour.objects.filter(code=behaviour).first()
+        line_code = line or ("employees" if known is None or known.audience == "employee" else "bank")
+        if person is None:
+            person = people.setdefault(line_code, make_person(line_code))
+        values: dict[str, object] = {
+            "occurred_on": timezone.localdate(),
+            "source": "tests",
+            "idempotency_key": f"record-{next(counter)}",
+        }
+        values.update(fields)
+        return record_behaviour(
+            request=RecordRequest(
+                line=reference[line_code],
+                account=person,
+                behaviour_code=behaviour,
+                quantity=quantity,
+                **values,  # type: ignore[arg-type]
+            )
+        )
+
+    return record_one

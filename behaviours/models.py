@@ -1,0 +1,238 @@
+"""Catalogue, regions, versioned emission factors and methodologies, and behaviour records.
+
+Factor and methodology rows are never edited once loaded: a changed value is a new version
+and the old row is marked superseded (a trigger refuses any other UPDATE and every DELETE).
+A record keeps the exact rows it was computed from, so a new version never changes it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from carbon_accounts.models import Account, Audience, BusinessLine
+
+
+class Region(models.Model):
+    code = models.CharField(_("code"), max_length=32, primary_key=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    note = models.CharField(_("note"), max_length=300, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("region")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Behaviour(models.Model):
+    """One row of behaviours.csv: what can be recorded, in which unit, with which caps."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices)
+    category = models.CharField(_("category"), max_length=40)
+    unit = models.CharField(_("unit"), max_length=24)
+    ghg_category = models.CharField(_("GHG category"), max_length=48)
+    accrues_reduction = models.BooleanField(_("accrues a reduction"))
+    max_quantity_per_day = models.DecimalField(
+        _("daily quantity cap"), max_digits=15, decimal_places=3, null=True, blank=True
+    )
+    max_events_per_day = models.PositiveIntegerField(_("daily event limit"), null=True, blank=True)
+    points_per_event = models.PositiveIntegerField(_("default points per event"), null=True, blank=True)
+    attributes = models.CharField(_("attributes"), max_length=200, blank=True, default="")
+    evidence = models.CharField(_("expected evidence"), max_length=200, blank=True, default="")
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+
+    class Meta:
+        verbose_name = _("behaviour")
+        ordering = ["audience", "category", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def needs_occupants(self) -> bool:
+        return self.attributes.startswith("occupants")
+
+    @property
+    def needs_site(self) -> bool:
+        return self.attributes.startswith("site")
+
+
+class EmissionFactor(models.Model):
+    activity = models.CharField(_("activity"), max_length=60)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="factors")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    value_kgco2e = models.DecimalField(_("value (kgCO2e per unit)"), max_digits=24, decimal_places=10)
+    per_unit = models.CharField(_("per unit"), max_length=24)
+    gwp_basis = models.CharField(_("GWP basis"), max_length=16, blank=True, default="")
+    dataset = models.CharField(_("dataset"), max_length=300)
+    source_ref = models.CharField(_("source reference"), max_length=300)
+    licence = models.CharField(_("licence"), max_length=60)
+    status = models.CharField(
+        _("verification status"),
+        max_length=8,
+        help_text=_(
+            "V: seen in a retrievable source; V-2: secondary copy of an official file; U: unverified."
+        ),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True, default="")
+    version = models.PositiveIntegerField(_("version"), default=1)
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+    loaded_at = models.DateTimeField(_("loaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("emission factor")
+        ordering = ["activity", "region", "valid_from", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "region", "valid_from", "version"], name="factor_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["activity", "region", "valid_from"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_factor_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="factor_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity}@{self.region_id}@{self.valid_from} v{self.version}"
+
+    @property
+    def is_open_government_licence(self) -> bool:
+        return self.licence.startswith("OGL")
+
+
+class Methodology(models.Model):
+    behaviour = models.ForeignKey(
+        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="methodologies"
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="methodologies")
+    valid_from = models.DateField(_("valid from"))
+    method = models.CharField(
+        _("method"),
+        max_length=16,
+        choices=[("difference", "difference"), ("sum", "sum"), ("direct", "direct"), ("carpool", "carpool")],
+    )
+    activity_a = models.CharField(_("activity a"), max_length=60)
+    activity_b = models.CharField(_("activity b"), max_length=60, blank=True, default="")
+    multiplier = models.DecimalField(_("multiplier"), max_digits=24, decimal_places=10)
+    fileable = models.BooleanField(_("fileable with an exchange"))
+    note = models.CharField(_("note"), max_length=300, blank=True, default="")
+    version = models.PositiveIntegerField(_("version"), default=1)
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+    loaded_at = models.DateTimeField(_("loaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("methodology")
+        verbose_name_plural = _("methodologies")
+        ordering = ["behaviour", "region", "valid_from", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["behaviour", "region", "valid_from", "version"], name="methodology_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["behaviour", "region", "valid_from"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_methodology_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.behaviour_id}@{self.region_id}@{self.valid_from.isoformat()}"
+
+
+class RecordStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted")
+    PENDING_REVIEW = "pending_review", _("held for review")
+    REJECTED = "rejected", _("rejected")
+    REVERSED = "reversed", _("reversed")
+
+
+class BehaviourRecord(models.Model):
+    """One recorded low-carbon action, with everything needed to recompute its reduction."""
+
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="behaviour_records")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="behaviour_records")
+    behaviour = models.ForeignKey(
+        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="records"
+    )
+    quantity = models.DecimalField(_("quantity"), max_digits=15, decimal_places=3)
+    counted_quantity = models.DecimalField(_("counted quantity"), max_digits=15, decimal_places=3)
+    cap_note = models.CharField(_("cap applied"), max_length=300, blank=True, default="")
+    occurred_on = models.DateField(_("date of the action"))
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="records")
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    evidence_id = models.CharField(_("evidence id"), max_length=120, blank=True, default="")
+    source = models.CharField(_("channel"), max_length=64)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    payload_digest = models.CharField(max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices)
+    review_reason = models.CharField(_("review reason"), max_length=300, blank=True, default="")
+    reduction_g = models.BigIntegerField(_("reduction (g CO2e)"), default=0)
+    methodology = models.ForeignKey(
+        Methodology, on_delete=models.PROTECT, null=True, blank=True, related_name="records"
+    )
+    factors = models.ManyToManyField(EmissionFactor, through="RecordFactor", related_name="records")
+    ghg_category = models.CharField(_("GHG category"), max_length=48)
+    fileable = models.BooleanField(_("fileable"), default=False)
+    points = models.BigIntegerField(_("points"), default=0)
+    reduction_transfer_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("behaviour record")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "idempotency_key"], name="record_idempotent_per_source"
+            ),
+            models.UniqueConstraint(
+                fields=["line", "evidence_id"], condition=~Q(evidence_id=""), name="evidence_unique_per_line"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="record_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(counted_quantity__gte=0) & Q(counted_quantity__lte=models.F("quantity")),
+                name="record_counted_within_quantity",
+            ),
+            models.CheckConstraint(condition=Q(reduction_g__gte=0), name="record_reduction_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "behaviour", "occurred_on"], name="record_daily_caps"),
+            models.Index(fields=["status", "created_at"], name="record_review_queue"),
+            models.Index(fields=["line", "occurred_on"], name="record_line_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.pk} {self.behaviour_id} {self.quantity}"
+
+
+class RecordFactor(models.Model):
+    """Which exact factor row a record used, and in which role (a or b)."""
+
+    record = models.ForeignKey(BehaviourRecord, on_delete=models.PROTECT, related_name="factor_links")
+    factor = models.ForeignKey(EmissionFactor, on_delete=models.PROTECT, related_name="record_links")
+    role = models.CharField(max_length=1, choices=[("a", "a"), ("b", "b")])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "role"], name="one_factor_per_role")]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} {self.role}: factor {self.factor_id}"

@@ -1,0 +1,114 @@
+"""Reads of the catalogue, reference rows and records that several callers share."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from behaviours import quantify as pure
+from behaviours.models import Behaviour, BehaviourRecord, EmissionFactor, Methodology, RecordStatus, Region
+
+
+def region_parents() -> dict[str, str | None]:
+    return dict(Region.objects.values_list("code", "parent_id"))
+
+
+def as_factor_row(factor: EmissionFactor) -> pure.FactorRow:
+    return pure.FactorRow(
+        activity=factor.activity,
+        region=factor.region_id,
+        valid_from=factor.valid_from,
+        valid_to=factor.valid_to,
+        value_kgco2e=factor.value_kgco2e,
+        per_unit=factor.per_unit,
+        source=f"{factor.dataset}: {factor.source_ref}",
+        row_id=factor.pk,
+        licence=factor.licence,
+    )
+
+
+def as_methodology_row(methodology: Methodology) -> pure.MethodologyRow:
+    return pure.MethodologyRow(
+        behaviour=methodology.behaviour_id,
+        region=methodology.region_id,
+        valid_from=methodology.valid_from,
+        method=methodology.method,
+        activity_a=methodology.activity_a,
+        activity_b=methodology.activity_b,
+        multiplier=methodology.multiplier,
+        fileable=methodology.fileable,
+        row_id=methodology.pk,
+    )
+
+
+def quantify(
+    *, behaviour_code: str, quantity: Decimal, region: str, day: date, occupants: int | None = None
+) -> pure.Quantification:
+    """Quantify with the current versions of the rows: only the rows this behaviour needs."""
+    methodologies = [
+        as_methodology_row(m)
+        for m in Methodology.objects.filter(behaviour_id=behaviour_code, superseded_at__isnull=True)
+    ]
+    activities = {activity for m in methodologies for activity in m.activities}
+    factors = [
+        as_factor_row(f)
+        for f in EmissionFactor.objects.filter(activity__in=activities, superseded_at__isnull=True)
+    ]
+    return pure.quantify(
+        behaviour=behaviour_code,
+        quantity=quantity,
+        region=region,
+        day=day,
+        parents=region_parents(),
+        methodologies=methodologies,
+        factors=factors,
+        occupants=occupants,
+    )
+
+
+def recompute(record: BehaviourRecord) -> int:
+    """The record's grams recomputed from the exact rows it stored (invariant 4)."""
+    if record.methodology is None:
+        return 0
+    links = {link.role: link.factor for link in record.factor_links.select_related("factor")}
+    factors = [as_factor_row(links[role]) for role in ("a", "b") if role in links]
+    occupants = record.attributes.get("occupants")
+    result = pure.compute(
+        quantity=record.counted_quantity,
+        methodology=as_methodology_row(record.methodology),
+        factors=factors,
+        occupants=int(occupants) if occupants is not None else None,
+    )
+    return result.reduction_g
+
+
+def behaviours_for(*, audience: str) -> QuerySet[Behaviour]:
+    return Behaviour.objects.filter(audience=audience).order_by("category", "code")
+
+
+def catalogue() -> QuerySet[Behaviour]:
+    return Behaviour.objects.prefetch_related("methodologies").order_by("audience", "category", "code")
+
+
+def current_factors() -> QuerySet[EmissionFactor]:
+    return EmissionFactor.objects.filter(superseded_at__isnull=True).order_by(
+        "activity", "region_id", "valid_from"
+    )
+
+
+def review_queue() -> QuerySet[BehaviourRecord]:
+    return (
+        BehaviourRecord.objects.filter(status=RecordStatus.PENDING_REVIEW)
+        .select_related("behaviour", "line", "account")
+        .order_by("created_at")
+    )
+
+
+def records_of(*, account_ids: list[int]) -> QuerySet[BehaviourRecord]:
+    return (
+        BehaviourRecord.objects.filter(account_id__in=account_ids)
+        .select_related("behaviour", "methodology", "line")
+        .order_by("-occurred_on", "-id")
+    )

@@ -1,0 +1,416 @@
+"""Recording behaviours: the one service every channel (web, API, bulk, CSV) goes through.
+
+In one transaction: validate, apply the daily caps, quantify, check plausibility, store the
+record with the exact factor rows used, post the reduction to the person's account and award
+points. Idempotent on (source, idempotency key): a replay returns the original record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from behaviours import plausibility, selectors
+from behaviours import quantify as pure
+from behaviours.models import Behaviour, BehaviourRecord, RecordFactor, RecordStatus, Region
+from carbon_accounts import services as ledger
+from carbon_accounts.models import Account, AccountKind, BusinessLine, Unit
+from carbon_accounts.services import TransferRequest
+from rewards import services as rewards
+
+SOURCE_TYPE = "behaviour_record"
+
+
+class RecordRefused(Exception):
+    """A record the platform will not take. `code` is stable for machines, `field` names the
+    input at fault, the message says in plain words what to do."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RecordRequest:
+    line: BusinessLine
+    account: Account
+    behaviour_code: str
+    quantity: str | Decimal | int
+    occurred_on: date
+    source: str
+    idempotency_key: str
+    region: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    evidence_id: str = ""
+
+    def digest(self) -> str:
+        payload = [
+            self.line.pk,
+            self.account.pk,
+            self.behaviour_code,
+            str(self.quantity),
+            self.occurred_on.isoformat(),
+            self.region,
+            self.attributes,
+            self.evidence_id,
+        ]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    record: BehaviourRecord
+    created: bool
+
+
+def record_behaviour(*, request: RecordRequest, today: date | None = None) -> RecordOutcome:
+    today = today or timezone.localdate()
+    digest = request.digest()
+    with transaction.atomic():
+        # The person's row first: it serialises this person's records (so the daily caps
+        # hold under concurrency) and it is the row the ledger posting locks anyway.
+        account = Account.objects.select_for_update().filter(pk=request.account.pk).first()
+        if account is None or account.kind != AccountKind.PERSONAL or account.line_id != request.line.pk:
+            raise RecordRefused(
+                "unknown_account", "This person has no account in this business line.", "account"
+            )
+        replay = _replay(request, digest)
+        if replay is not None:
+            return RecordOutcome(replay, False)
+        behaviour = _validate(request, today)
+        quantity = _quantity(request, behaviour)
+        attributes = _attributes(request, behaviour)
+        region = _region(request, attributes)
+        counted, cap_note = _apply_caps(account, behaviour, quantity, request.occurred_on)
+        quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes)
+        hold = plausibility.hold_reasons(
+            behaviour=behaviour.code,
+            quantity=quantity,
+            duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
+            records_in_burst_window=BehaviourRecord.objects.filter(
+                account=account,
+                created_at__gte=timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
+            ).count(),
+        )
+        record = BehaviourRecord(
+            line=request.line,
+            account=account,
+            behaviour=behaviour,
+            quantity=quantity,
+            counted_quantity=counted,
+            cap_note=cap_note,
+            occurred_on=request.occurred_on,
+            region_id=region,
+            attributes=attributes,
+            evidence_id=request.evidence_id,
+            source=request.source,
+            idempotency_key=request.idempotency_key,
+            payload_digest=digest,
+            status=RecordStatus.PENDING_REVIEW if hold else RecordStatus.ACCEPTED,
+            review_reason="; ".join(hold),
+            reduction_g=quantification.reduction_g if quantification else 0,
+            methodology_id=quantification.methodology.row_id if quantification else None,
+            ghg_category=behaviour.ghg_category,
+            fileable=bool(
+                quantification and quantification.methodology.fileable and quantification.reduction_g > 0
+            ),
+        )
+        try:
+            with transaction.atomic():
+                record.save()
+        except IntegrityError:
+            # A concurrent request with the same key or evidence won the race.
+            replay = _replay(request, digest)
+            if replay is not None:
+                return RecordOutcome(replay, False)
+            raise RecordRefused(
+                "duplicate_evidence", "This evidence was already used for another record.", "evidence_id"
+            ) from None
+        if quantification:
+            RecordFactor.objects.bulk_create(
+                RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
+                for role, factor in zip(("a", "b"), quantification.factors, strict=False)
+            )
+        if record.status == RecordStatus.ACCEPTED:
+            _post(record, behaviour)
+        return RecordOutcome(record, True)
+
+
+def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
+    existing = BehaviourRecord.objects.filter(
+        source=request.source, idempotency_key=request.idempotency_key
+    ).first()
+    if existing is not None and existing.payload_digest != digest:
+        raise RecordRefused(
+            "idempotency_conflict",
+            f"The key {request.idempotency_key!r} was already used for a different record (#{existing.pk}). "
+            "Use a new key for a new record.",
+            "idempotency_key",
+        )
+    return existing
+
+
+def _validate(request: RecordRequest, today: date) -> Behaviour:
+    behaviour = Behaviour.objects.filter(code=request.behaviour_code).first()
+    if behaviour is None:
+        raise RecordRefused(
+            "unknown_behaviour",
+            f"There is no behaviour {request.behaviour_code!r} in the catalogue.",
+            "behaviour",
+        )
+    if behaviour.audience != request.line.audience:
+        raise RecordRefused(
+            "behaviour_not_for_audience",
+            f"{behaviour.name_en} is a behaviour for {behaviour.audience}s; the {request.line.code} line "
+            f"records behaviours of {request.line.audience}s.",
+            "behaviour",
+        )
+    if request.occurred_on > today:
+        raise RecordRefused(
+            "future_date", "The date is in the future; record an action once it has happened.", "occurred_on"
+        )
+    earliest = today - timedelta(days=request.line.backdating_days)
+    if request.occurred_on < earliest:
+        raise RecordRefused(
+            "too_old",
+            f"Actions can be recorded up to {request.line.backdating_days} days back (from {earliest.isoformat()}).",
+            "occurred_on",
+        )
+    if (
+        request.evidence_id
+        and BehaviourRecord.objects.filter(line=request.line, evidence_id=request.evidence_id).exists()
+    ):
+        raise RecordRefused(
+            "duplicate_evidence",
+            f"The evidence {request.evidence_id!r} was already used for another record.",
+            "evidence_id",
+        )
+    return behaviour
+
+
+def _quantity(request: RecordRequest, behaviour: Behaviour) -> Decimal:
+    try:
+        return pure.parse_quantity(request.quantity)
+    except pure.QuantificationError as error:
+        raise RecordRefused("invalid_quantity", f"{error} (unit: {behaviour.unit})", "quantity") from None
+
+
+def _decimal_or_none(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
+
+
+def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
+    allowed = {"occupants", "duration_minutes", "site", "round_trip", "route"}
+    unknown = set(request.attributes) - allowed
+    if unknown:
+        raise RecordRefused(
+            "invalid_attribute", f"Unknown attribute(s): {', '.join(sorted(unknown))}.", sorted(unknown)[0]
+        )
+    attributes: dict[str, Any] = {}
+    if behaviour.needs_occupants:
+        occupants = request.attributes.get("occupants")
+        if (
+            isinstance(occupants, bool)
+            or not isinstance(occupants, int | str)
+            or not str(occupants).isdigit()
+        ):
+            raise RecordRefused(
+                "invalid_attribute", "A carpool needs the number of occupants, from 2 to 8.", "occupants"
+            )
+        if not 2 <= int(occupants) <= 8:
+            raise RecordRefused(
+                "invalid_attribute", f"Occupants must be from 2 to 8, not {occupants}.", "occupants"
+            )
+        attributes["occupants"] = int(occupants)
+    duration = request.attributes.get("duration_minutes")
+    if duration not in (None, ""):
+        minutes = _decimal_or_none(duration)
+        if minutes is None or minutes <= 0 or minutes > 24 * 60:
+            raise RecordRefused(
+                "invalid_attribute", "The duration must be minutes, from 1 to 1440.", "duration_minutes"
+            )
+        attributes["duration_minutes"] = str(minutes)
+    if request.attributes.get("site"):
+        attributes["site"] = str(request.attributes["site"])[:32]
+    for name in ("round_trip", "route"):
+        if request.attributes.get(name) not in (None, ""):
+            attributes[name] = (
+                request.attributes[name] if name == "round_trip" else str(request.attributes[name])[:100]
+            )
+    return attributes
+
+
+def _region(request: RecordRequest, attributes: dict[str, Any]) -> str:
+    # An office action is counted on its site's grid; anything else where the person is.
+    region = attributes.get("site") or request.region or request.line.default_region
+    if not Region.objects.filter(code=region).exists():
+        raise RecordRefused(
+            "unknown_region", f"Unknown region {region!r}.", "site" if attributes.get("site") else "region"
+        )
+    return str(region)
+
+
+def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: date) -> tuple[Decimal, str]:
+    same_day = BehaviourRecord.objects.filter(
+        account=account,
+        behaviour=behaviour,
+        occurred_on=day,
+        status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
+    ).aggregate(events=Count("id"), counted=Sum("counted_quantity"))
+    events = same_day["events"] or 0
+    if behaviour.max_events_per_day is not None and events >= behaviour.max_events_per_day:
+        raise RecordRefused(
+            "daily_event_limit",
+            f"{behaviour.name_en} can be recorded {behaviour.max_events_per_day} time(s) a day, and "
+            f"{day.isoformat()} already has {events}. Nothing was recorded.",
+            "behaviour",
+        )
+    if behaviour.max_quantity_per_day is None:
+        return quantity, ""
+    already = same_day["counted"] or Decimal(0)
+    room = max(Decimal(0), behaviour.max_quantity_per_day - already)
+    if quantity <= room:
+        return quantity, ""
+    return room, (
+        f"only {room} of {quantity} {behaviour.unit} counted: the daily cap is "
+        f"{behaviour.max_quantity_per_day} {behaviour.unit} and {already} were already counted that day"
+    )
+
+
+def _quantify(
+    behaviour: Behaviour, counted: Decimal, region: str, day: date, attributes: dict[str, Any]
+) -> pure.Quantification | None:
+    if not behaviour.accrues_reduction:
+        return None
+    try:
+        resolved = selectors.quantify(
+            behaviour_code=behaviour.code,
+            quantity=Decimal(1),
+            region=region,
+            day=day,
+            occupants=attributes.get("occupants"),
+        )
+        # Resolve once, then compute with the counted quantity (which may be 0 past the cap).
+        return pure.compute(
+            quantity=counted,
+            methodology=resolved.methodology,
+            factors=resolved.factors,
+            occupants=attributes.get("occupants"),
+        )
+    except pure.QuantificationError as error:
+        raise RecordRefused("cannot_quantify", str(error), "region") from None
+
+
+def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
+    if record.reduction_g > 0:
+        issuance = ledger.system_account(line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE)
+        transfer_id, _created = ledger.post_transfer(
+            transfer=TransferRequest(
+                debit_account_id=issuance.pk,
+                credit_account_id=record.account_id,
+                amount=record.reduction_g,
+                unit=Unit.GRAMS_CO2E,
+                kind="reduction",
+                line_id=record.line_id,
+                source_type=SOURCE_TYPE,
+                source_id=str(record.pk),
+                period_date=record.occurred_on,
+                ghg_category=record.ghg_category,
+                idempotency_source=SOURCE_TYPE,
+                idempotency_key=str(record.pk),
+                description=behaviour.name_en,
+            )
+        )
+        record.reduction_transfer_id = transfer_id
+    outcome = rewards.award_points(
+        account=record.account,
+        behaviour_code=behaviour.code,
+        catalogue_points_per_event=behaviour.points_per_event,
+        reduction_g=record.reduction_g,
+        source_type=SOURCE_TYPE,
+        source_id=str(record.pk),
+        earned_on=timezone.localdate(),
+    )
+    record.points = outcome.points
+    record.save(update_fields=["reduction_transfer_id", "points"])
+
+
+# --- Review --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
+    record = (
+        BehaviourRecord.objects.select_for_update().select_related("behaviour", "account").get(pk=record_id)
+    )
+    if record.status != RecordStatus.PENDING_REVIEW:
+        raise RecordRefused(
+            "not_pending", f"Record {record_id} is {record.get_status_display()}, not held for review."
+        )
+    record.status = RecordStatus.ACCEPTED
+    record.decided_at = timezone.now()
+    record.decided_by = reviewer
+    record.save(update_fields=["status", "decided_at", "decided_by"])
+    _post(record, record.behaviour)
+    return record
+
+
+@transaction.atomic
+def reject(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
+    if not reason.strip():
+        raise RecordRefused(
+            "reason_required", "Say why the record is rejected; the person will see it.", "reason"
+        )
+    record = BehaviourRecord.objects.select_for_update().get(pk=record_id)
+    if record.status != RecordStatus.PENDING_REVIEW:
+        raise RecordRefused(
+            "not_pending", f"Record {record_id} is {record.get_status_display()}, not held for review."
+        )
+    record.status = RecordStatus.REJECTED
+    record.review_reason = reason.strip()[:300]
+    record.decided_at = timezone.now()
+    record.decided_by = reviewer
+    record.save(update_fields=["status", "review_reason", "decided_at", "decided_by"])
+    return record
+
+
+@transaction.atomic
+def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
+    """A record found wrong after acceptance: reversing transfers, never an edit."""
+    if not reason.strip():
+        raise RecordRefused("reason_required", "Say why the record is reversed.", "reason")
+    record = BehaviourRecord.objects.select_for_update().get(pk=record_id)
+    if record.status != RecordStatus.ACCEPTED:
+        raise RecordRefused(
+            "not_accepted",
+            f"Record {record_id} is {record.get_status_display()}; only accepted records are reversed.",
+        )
+    Account.objects.select_for_update().get(pk=record.account_id)
+    if record.reduction_transfer_id is not None:
+        ledger.reverse_transfer(transfer_id=record.reduction_transfer_id, reason=reason)
+    try:
+        rewards.withdraw_award(source_type=SOURCE_TYPE, source_id=str(record.pk), reason=reason)
+    except rewards.RedemptionRefused as error:
+        raise RecordRefused("points_spent", str(error)) from None
+    record.status = RecordStatus.REVERSED
+    record.review_reason = reason.strip()[:300]
+    record.decided_at = timezone.now()
+    record.decided_by = reviewer
+    record.save(update_fields=["status", "review_reason", "decided_at", "decided_by"])
+    return record

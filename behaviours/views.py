@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from behaviours import quantify as pure
+from behaviours import selectors, services
+from behaviours.models import Behaviour, Region
+from carbon_accounts import selectors as ledger_selectors
+
+FIELD_OF_REFUSAL = {
+    "behaviour": "behaviour",
+    "quantity": "quantity",
+    "occurred_on": "occurred_on",
+    "occupants": "occupants",
+    "duration_minutes": "duration_minutes",
+    "evidence_id": "evidence_id",
+    "region": "region",
+    "site": "region",
+    "account": "account",
+}
+
+
+class CalculatorForm(forms.Form):
+    behaviour = forms.ModelChoiceField(
+        queryset=Behaviour.objects.filter(accrues_reduction=True), to_field_name="code", label=_("Behaviour")
+    )
+    quantity = forms.DecimalField(
+        label=_("Quantity"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3
+    )
+    region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("Region"), initial="GLOBAL")
+    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    occupants = forms.IntegerField(label=_("Occupants (carpool)"), min_value=2, max_value=8, required=False)
+
+
+def methodology(request: HttpRequest) -> HttpResponse:
+    """Public: every behaviour, its method, factors and sources, and a calculator."""
+    form = CalculatorForm(request.GET or None, initial={"day": timezone.localdate(), "region": "GLOBAL"})
+    result: dict[str, Any] | None = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        try:
+            quantification = selectors.quantify(
+                behaviour_code=data["behaviour"].code,
+                quantity=data["quantity"],
+                region=data["region"].code,
+                day=data["day"],
+                occupants=data["occupants"],
+            )
+            result = {
+                "quantification": quantification,
+                "behaviour": data["behaviour"],
+                "quantity": data["quantity"],
+            }
+        except pure.QuantificationError as error:
+            form.add_error(None, str(error))
+    factors = list(selectors.current_factors())
+    return render(
+        request,
+        "behaviours/methodology.html",
+        {
+            "form": form,
+            "result": result,
+            "behaviours": selectors.catalogue(),
+            "factors": factors,
+            "shows_ogl": any(factor.is_open_government_licence for factor in factors),
+        },
+    )
+
+
+class RecordForm(forms.Form):
+    account = forms.TypedChoiceField(label=_("Account"), coerce=int)
+    behaviour = forms.ChoiceField(label=_("What did you do?"))
+    quantity = forms.CharField(label=_("How much"), help_text=_("In the unit shown next to the behaviour."))
+    round_trip = forms.BooleanField(label=_("Round trip (counts the distance twice)"), required=False)
+    occurred_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
+    duration_minutes = forms.IntegerField(
+        label=_("Duration in minutes (optional)"), required=False, min_value=1
+    )
+    evidence_id = forms.CharField(
+        label=_("Evidence id (ticket, ride or order number)"), required=False, max_length=120
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        english = (get_language() or "").startswith("en")
+        account_field = self.fields["account"]
+        behaviour_field = self.fields["behaviour"]
+        assert isinstance(account_field, forms.ChoiceField) and isinstance(behaviour_field, forms.ChoiceField)
+        account_field.choices = [(a.pk, a.line.name_en if english else a.line.name_zh) for a in accounts]
+        audiences = {a.line.audience for a in accounts}
+        behaviour_field.choices = [
+            (b.code, f"{b.name_en if english else b.name_zh} ({b.unit})")
+            for b in Behaviour.objects.filter(audience__in=audiences).order_by("audience", "category", "code")
+        ]
+
+
+@login_required
+def record(request: HttpRequest) -> HttpResponse:
+    accounts = list(ledger_selectors.personal_accounts_of(request.user))
+    if not accounts:
+        return render(request, "behaviours/record.html", {"form": None})
+    initial = {
+        "occurred_on": timezone.localdate(),
+        "idempotency_key": uuid.uuid4().hex,
+        "account": accounts[0].pk,
+    }
+    form = RecordForm(request.POST or None, accounts=accounts, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        account = next(a for a in accounts if a.pk == data["account"])
+        assert account.line is not None
+        quantity: Any = data["quantity"]
+        attributes: dict[str, Any] = {}
+        if data["round_trip"]:
+            try:
+                quantity = pure.parse_quantity(quantity) * 2
+            except pure.QuantificationError as error:
+                form.add_error("quantity", str(error))
+            attributes["round_trip"] = True
+        for name in ("occupants", "duration_minutes"):
+            if data[name] is not None:
+                attributes[name] = data[name]
+        if not form.errors:
+            try:
+                outcome = services.record_behaviour(
+                    request=services.RecordRequest(
+                        line=account.line,
+                        account=account,
+                        behaviour_code=data["behaviour"],
+                        quantity=quantity,
+                        occurred_on=data["occurred_on"],
+                        source="web",
+                        idempotency_key=f"{request.user.pk}:{data['idempotency_key']}",
+                        attributes=attributes,
+                        evidence_id=data["evidence_id"].strip(),
+                    )
+                )
+            except services.RecordRefused as refusal:
+                form.add_error(FIELD_OF_REFUSAL.get(refusal.field or ""), refusal.message)
+            else:
+                messages.success(request, _record_message(outcome.record))
+                return redirect("record_detail", record_id=outcome.record.pk)
+    return render(request, "behaviours/record.html", {"form": form})
+
+
+def _record_message(record: Any) -> str:
+    if record.status == "pending_review":
+        return _t("Recorded and held for a review: %(reason)s. Nothing is counted until it is approved.") % {
+            "reason": record.review_reason
+        }
+    text = _t("Recorded: %(kg)s kg CO2e reduction, %(points)s green points.") % {
+        "kg": f"{Decimal(record.reduction_g) / 1000:.3f}",
+        "points": record.points,
+    }
+    if record.cap_note:
+        text += " " + _t("Note: %(cap)s.") % {"cap": record.cap_note}
+    return text
+
+
+@login_required
+def my_records(request: HttpRequest) -> HttpResponse:
+    account_ids = [a.pk for a in ledger_selectors.personal_accounts_of(request.user)]
+    records = selectors.records_of(account_ids=account_ids)[:200]
+    return render(request, "behaviours/my_records.html", {"records": records})
+
+
+@login_required
+def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
+    account_ids = [a.pk for a in ledger_selectors.personal_accounts_of(request.user)]
+    record = selectors.records_of(account_ids=account_ids).filter(pk=record_id).first()
+    if record is None:
+        raise Http404
+    links = list(record.factor_links.select_related("factor").order_by("role"))
+    return render(
+        request,
+        "behaviours/record_detail.html",
+        {
+            "record": record,
+            "links": links,
+            "shows_ogl": any(link.factor.is_open_government_licence for link in links),
+        },
+    )
+
+
+@staff_member_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "behaviours/review_queue.html", {"records": selectors.review_queue()[:200]})
+
+
+@staff_member_required
+@require_POST
+def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
+    reviewer = request.user.get_username()
+    try:
+        if request.POST.get("decision") == "approve":
+            services.approve(record_id=record_id, reviewer=reviewer)
+            messages.success(request, _t("Record %(id)s approved and counted.") % {"id": record_id})
+        else:
+            services.reject(record_id=record_id, reviewer=reviewer, reason=request.POST.get("reason", ""))
+            messages.success(request, _t("Record %(id)s rejected.") % {"id": record_id})
+    except services.RecordRefused as refusal:
+        messages.error(request, refusal.message)
+    return redirect("review_queue")

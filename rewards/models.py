@@ -1,0 +1,170 @@
+"""Green points rules, awards (which are also the lots that expire), green rights, redemptions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from carbon_accounts.models import Account, BusinessLine
+
+
+class PointsRule(models.Model):
+    """How a line rewards a behaviour (or, with no behaviour, every behaviour of the line).
+
+    Versioned: a change is a new row and the old one is superseded, so every award can
+    point at the exact rule it was computed with.
+    """
+
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="points_rules")
+    behaviour_code = models.CharField(
+        _("behaviour"), max_length=60, blank=True, default="", help_text=_("Empty: the line's default rule.")
+    )
+    points_per_event = models.PositiveIntegerField(
+        _("points per event"), null=True, blank=True, help_text=_("Empty: the catalogue's default.")
+    )
+    grams_per_point = models.PositiveIntegerField(
+        _("grams of reduction per point"), null=True, blank=True, help_text=_("Empty: no points for grams.")
+    )
+    daily_cap = models.PositiveIntegerField(_("daily earning cap per person"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points rule")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "behaviour_code"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_points_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.code}/{self.behaviour_code or '*'} v{self.version}"
+
+
+class PointsAward(models.Model):
+    """Points earned for one source record. Also a lot: `remaining` is what has not yet been
+    spent or expired, consumed oldest first, and it expires on `expires_on`."""
+
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="points_awards")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="points_awards")
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    behaviour_code = models.CharField(max_length=60)
+    points = models.PositiveIntegerField(_("points"))
+    remaining = models.PositiveIntegerField(_("not yet spent or expired"))
+    rule = models.ForeignKey(
+        PointsRule, on_delete=models.PROTECT, null=True, blank=True, related_name="awards"
+    )
+    # Why: the figures the points were computed from, shown to the person.
+    explanation = models.JSONField(default=dict)
+    transfer_id = models.BigIntegerField()
+    earned_on = models.DateField(_("earned on"))
+    expires_on = models.DateField(_("expires on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("points award")
+        constraints = [
+            models.UniqueConstraint(fields=["source_type", "source_id"], name="one_award_per_source"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=models.F("points")), name="award_remaining_within_points"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "expires_on"], name="award_lots_by_expiry"),
+            models.Index(fields=["expires_on"], condition=Q(remaining__gt=0), name="award_lots_to_expire"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} points for {self.source_type} {self.source_id}"
+
+
+class GreenRightKind(models.TextChoices):
+    TREE_PLANTING = "tree_planting", _("tree planting")
+    MANGROVE_PROTECTION = "mangrove_protection", _("mangrove protection")
+    COUPON = "coupon", _("coupon")
+    DONATION = "donation", _("donation")
+
+
+class GreenRight(models.Model):
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="green_rights")
+    code = models.SlugField(_("code"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=24, choices=GreenRightKind.choices)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    description_en = models.TextField(_("description (English)"), blank=True, default="")
+    description_zh = models.TextField(_("description (Chinese)"), blank=True, default="")
+    cost_points = models.PositiveIntegerField(_("cost in points"))
+    stock = models.PositiveIntegerField(
+        _("stock left"), null=True, blank=True, help_text=_("Empty: unlimited.")
+    )
+    limit_per_person = models.PositiveIntegerField(_("limit per person"), null=True, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    image = models.FileField(_("image"), upload_to="green_rights/", blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("green right")
+        ordering = ["line", "cost_points"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "code"], name="green_right_code_per_line"),
+            models.CheckConstraint(condition=Q(cost_points__gt=0), name="green_right_costs_points"),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="green_right_stock_never_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.code}/{self.code}"
+
+
+class RedemptionStatus(models.TextChoices):
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Redemption(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="redemptions")
+    green_right = models.ForeignKey(GreenRight, on_delete=models.PROTECT, related_name="redemptions")
+    code = models.CharField(_("redemption code"), max_length=20, unique=True)
+    points = models.PositiveIntegerField(_("points"))
+    status = models.CharField(_("status"), max_length=12, choices=RedemptionStatus.choices)
+    idempotency_key = models.CharField(max_length=200)
+    transfer_id = models.BigIntegerField()
+    cancel_transfer_id = models.BigIntegerField(null=True, blank=True)
+    # Which lots paid for it ({award id: points}), so a cancellation can put them back.
+    lots = models.JSONField(default=dict)
+    created_at = models.DateTimeField(_("redeemed"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"], name="redemption_idempotent_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PointsExpiry(models.Model):
+    """One expiry of one lot: the points that lapsed and the transfer that moved them."""
+
+    # A lot can lapse more than once: points put back by a cancelled redemption lapse again.
+    award = models.ForeignKey(PointsAward, on_delete=models.PROTECT, related_name="expiries")
+    points = models.PositiveIntegerField()
+    transfer_id = models.BigIntegerField()
+    expired_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("points expiry")
+
+    def __str__(self) -> str:
+        return f"{self.points} points of award {self.award_id} expired {self.expired_on}"

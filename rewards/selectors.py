@@ -1,0 +1,55 @@
+"""Reads of green points and rights that pages, the API and reports share."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from carbon_accounts import selectors as ledger
+from carbon_accounts.models import Account
+from rewards.models import GreenRight, PointsAward, Redemption
+
+
+def expiring_soon(*, account: Account, days: int = 30, today: date | None = None) -> int:
+    """Points that will lapse within `days` unless spent first."""
+    today = today or timezone.localdate()
+    return int(
+        PointsAward.objects.filter(
+            account=account,
+            remaining__gt=0,
+            expires_on__gte=today,
+            expires_on__lte=today + timedelta(days=days),
+        ).aggregate(total=Sum("remaining"))["total"]
+        or 0
+    )
+
+
+def expiring_lots(*, account: Account, days: int = 30, today: date | None = None) -> QuerySet[PointsAward]:
+    today = today or timezone.localdate()
+    return PointsAward.objects.filter(
+        account=account, remaining__gt=0, expires_on__gte=today, expires_on__lte=today + timedelta(days=days)
+    ).order_by("expires_on")
+
+
+def awards_of(*, account: Account) -> QuerySet[PointsAward]:
+    return PointsAward.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def catalogue(*, line_id: int, today: date | None = None) -> QuerySet[GreenRight]:
+    today = today or timezone.localdate()
+    return (
+        GreenRight.objects.filter(line_id=line_id, active=True, valid_from__lte=today)
+        .exclude(valid_to__lt=today)
+        .order_by("cost_points")
+    )
+
+
+def redemptions_of(*, account: Account) -> QuerySet[Redemption]:
+    return Redemption.objects.filter(account=account).select_related("green_right").order_by("-created_at")
+
+
+def points_liability(*, line_id: int | None = None) -> int:
+    """Outstanding points (earned - redeemed - expired) that the line owes its people."""
+    return ledger.outstanding_points(line_id=line_id)

@@ -1,0 +1,397 @@
+"""Every write of green points and green rights. Points move only as ledger transfers."""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from carbon_accounts import services as ledger
+from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
+from carbon_accounts.services import LedgerError, TransferRequest
+from rewards.models import (
+    GreenRight,
+    PointsAward,
+    PointsExpiry,
+    PointsRule,
+    Redemption,
+    RedemptionStatus,
+)
+
+EXPIRY_MONTHS = 12
+# Customer lines earn 1 point per 10 g of measured reduction unless a rule says otherwise.
+DEFAULT_CUSTOMER_GRAMS_PER_POINT = 10
+
+
+class RedemptionRefused(LedgerError):
+    code = "redemption_refused"
+
+
+def expiry_date(earned_on: date) -> date:
+    """12 months later, the same day (or the month's last day when it has none, 29 Feb)."""
+    year, month = earned_on.year + EXPIRY_MONTHS // 12, earned_on.month
+    return date(year, month, min(earned_on.day, calendar.monthrange(year, month)[1]))
+
+
+# --- Rules ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_points_rule(
+    *,
+    line: BusinessLine,
+    behaviour_code: str = "",
+    points_per_event: int | None = None,
+    grams_per_point: int | None = None,
+    daily_cap: int | None = None,
+) -> PointsRule:
+    """A new version of the line's rule for a behaviour (or its default rule)."""
+    current = (
+        PointsRule.objects.select_for_update()
+        .filter(line=line, behaviour_code=behaviour_code, superseded_at__isnull=True)
+        .first()
+    )
+    wanted = (points_per_event, grams_per_point, daily_cap)
+    if (
+        current is not None
+        and (current.points_per_event, current.grams_per_point, current.daily_cap) == wanted
+    ):
+        return current
+    version = 1
+    if current is not None:
+        version = current.version + 1
+        current.superseded_at = timezone.now()
+        current.save(update_fields=["superseded_at"])
+    return PointsRule.objects.create(
+        line=line,
+        behaviour_code=behaviour_code,
+        points_per_event=points_per_event,
+        grams_per_point=grams_per_point,
+        daily_cap=daily_cap,
+        version=version,
+    )
+
+
+def set_up_default_rules(*, line: BusinessLine) -> None:
+    """The defaults of PRODUCT.md: customers earn for grams, everyone earns per event."""
+    if line.audience == Audience.CUSTOMER:
+        set_points_rule(line=line, grams_per_point=DEFAULT_CUSTOMER_GRAMS_PER_POINT, daily_cap=500)
+    else:
+        set_points_rule(line=line, daily_cap=200)
+
+
+def _rules_for(line_id: int, behaviour_code: str) -> tuple[PointsRule | None, PointsRule | None]:
+    rules = {
+        rule.behaviour_code: rule
+        for rule in PointsRule.objects.filter(
+            line_id=line_id, behaviour_code__in=[behaviour_code, ""], superseded_at__isnull=True
+        )
+    }
+    return rules.get(behaviour_code), rules.get("")
+
+
+# --- Earning --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwardOutcome:
+    points: int
+    award: PointsAward | None
+
+
+def award_points(
+    *,
+    account: Account,
+    behaviour_code: str,
+    catalogue_points_per_event: int | None,
+    reduction_g: int,
+    source_type: str,
+    source_id: str,
+    earned_on: date,
+) -> AwardOutcome:
+    """Award the points a recorded behaviour earns, as a ledger transfer from the line's budget.
+
+    Called inside the recording transaction; idempotent per source record.
+    """
+    assert account.line_id is not None
+    existing = PointsAward.objects.filter(source_type=source_type, source_id=source_id).first()
+    if existing is not None:
+        return AwardOutcome(existing.points, existing)
+    behaviour_rule, default_rule = _rules_for(account.line_id, behaviour_code)
+    per_event = next(
+        (r.points_per_event for r in (behaviour_rule, default_rule) if r and r.points_per_event is not None),
+        catalogue_points_per_event,
+    )
+    grams_per_point = next(
+        (r.grams_per_point for r in (behaviour_rule, default_rule) if r and r.grams_per_point), None
+    )
+    daily_cap = next(
+        (r.daily_cap for r in (behaviour_rule, default_rule) if r and r.daily_cap is not None), None
+    )
+    before_cap = (per_event or 0) + (reduction_g // grams_per_point if grams_per_point else 0)
+    points = before_cap
+    if daily_cap is not None:
+        earned_today = (
+            PointsAward.objects.filter(account=account, earned_on=earned_on).aggregate(total=Sum("points"))[
+                "total"
+            ]
+            or 0
+        )
+        points = max(0, min(points, daily_cap - earned_today))
+    if points == 0:
+        return AwardOutcome(0, None)
+    budget = ledger.system_account(line_id=account.line_id, kind=AccountKind.POINTS_BUDGET)
+    transfer_id, _created = ledger.post_transfer(
+        transfer=TransferRequest(
+            debit_account_id=budget.pk,
+            credit_account_id=account.pk,
+            amount=points,
+            unit=Unit.POINTS,
+            kind="points_award",
+            line_id=account.line_id,
+            source_type=source_type,
+            source_id=source_id,
+            period_date=earned_on,
+            idempotency_source="points_award",
+            idempotency_key=f"{source_type}:{source_id}",
+            description=f"points for {behaviour_code}",
+        )
+    )
+    rule = behaviour_rule or default_rule
+    award = PointsAward.objects.create(
+        line_id=account.line_id,
+        account=account,
+        source_type=source_type,
+        source_id=source_id,
+        behaviour_code=behaviour_code,
+        points=points,
+        remaining=points,
+        rule=rule,
+        explanation={
+            "rule": str(rule) if rule else "catalogue",
+            "points_per_event": per_event,
+            "grams_per_point": grams_per_point,
+            "reduction_g": reduction_g,
+            "before_cap": before_cap,
+            "daily_cap": daily_cap,
+        },
+        transfer_id=transfer_id,
+        earned_on=earned_on,
+        expires_on=expiry_date(earned_on),
+    )
+    return AwardOutcome(points, award)
+
+
+def withdraw_award(*, source_type: str, source_id: str, reason: str) -> int:
+    """Take back the points of a source record found wrong (a reversing transfer)."""
+    award = (
+        PointsAward.objects.select_for_update().filter(source_type=source_type, source_id=source_id).first()
+    )
+    if award is None:
+        return 0
+    if award.remaining < award.points:
+        raise RedemptionRefused(
+            f"{award.points - award.remaining} of the {award.points} points of this record were already "
+            "spent or expired; cancel the redemption first."
+        )
+    ledger.reverse_transfer(transfer_id=award.transfer_id, reason=reason)
+    PointsAward.objects.filter(pk=award.pk).update(remaining=0)
+    return award.points
+
+
+# --- Redemption -----------------------------------------------------------------------------
+
+
+def _new_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
+    return (
+        "GR-"
+        + "".join(secrets.choice(alphabet) for _ in range(4))
+        + "-"
+        + "".join(secrets.choice(alphabet) for _ in range(4))
+    )
+
+
+def redeem(
+    *, account: Account, green_right_id: int, idempotency_key: str, today: date | None = None
+) -> Redemption:
+    """Spend points on a green right: atomic, idempotent per (account, key), never oversold."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        previous = Redemption.objects.filter(account=account, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            if previous.green_right_id != green_right_id:
+                raise ledger.IdempotencyConflict(
+                    "This request key was already used to redeem a different green right."
+                )
+            return previous
+        # The person first (the ledger locks personal accounts before anything else), then the stock.
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        right = GreenRight.objects.select_for_update().filter(pk=green_right_id).first()
+        _check_redeemable(locked, right, today)
+        assert right is not None
+        if right.stock is not None:
+            GreenRight.objects.filter(pk=right.pk).update(stock=F("stock") - 1)
+        lots = _consume_lots(locked, right.cost_points)
+        redeemed_sink = ledger.system_account(line_id=right.line_id, kind=AccountKind.POINTS_REDEEMED)
+        code = _new_code()
+        transfer_id, _created = ledger.post_transfer(
+            transfer=TransferRequest(
+                debit_account_id=locked.pk,
+                credit_account_id=redeemed_sink.pk,
+                amount=right.cost_points,
+                unit=Unit.POINTS,
+                kind="redemption",
+                line_id=right.line_id,
+                source_type="redemption",
+                source_id=code,
+                period_date=today,
+                idempotency_source="redemption",
+                idempotency_key=code,
+                description=f"redeemed {right.name_en}",
+            )
+        )
+        return Redemption.objects.create(
+            account=locked,
+            green_right=right,
+            code=code,
+            points=right.cost_points,
+            status=RedemptionStatus.COMPLETED,
+            idempotency_key=idempotency_key,
+            transfer_id=transfer_id,
+            lots=lots,
+        )
+
+
+def _check_redeemable(account: Account, right: GreenRight | None, today: date) -> None:
+    if right is None or not right.active:
+        raise RedemptionRefused("This green right does not exist or is no longer offered.")
+    if right.line_id != account.line_id:
+        raise RedemptionRefused("This green right belongs to another business line's catalogue.")
+    if today < right.valid_from or (right.valid_to is not None and today > right.valid_to):
+        raise RedemptionRefused("This green right is not on offer today.")
+    if right.stock is not None and right.stock < 1:
+        raise RedemptionRefused("This green right is out of stock.")
+    if right.limit_per_person is not None:
+        taken = Redemption.objects.filter(
+            account=account, green_right=right, status=RedemptionStatus.COMPLETED
+        ).count()
+        if taken >= right.limit_per_person:
+            raise RedemptionRefused(
+                f"You have already redeemed this green right {taken} time(s), the most allowed."
+            )
+    if account.balance_points < right.cost_points:
+        raise RedemptionRefused(
+            f"This green right costs {right.cost_points} points and you have {account.balance_points}."
+        )
+
+
+def _consume_lots(account: Account, points: int) -> dict[str, int]:
+    """Take points from the lots that expire first, so a person never loses points early."""
+    taken: dict[str, int] = {}
+    needed = points
+    for lot in (
+        PointsAward.objects.select_for_update()
+        .filter(account=account, remaining__gt=0)
+        .order_by("expires_on", "id")
+    ):
+        if needed == 0:
+            break
+        portion = min(needed, lot.remaining)
+        PointsAward.objects.filter(pk=lot.pk).update(remaining=F("remaining") - portion)
+        taken[str(lot.pk)] = portion
+        needed -= portion
+    if needed:
+        raise RedemptionRefused("Your points lots do not cover this redemption; nothing was redeemed.")
+    return taken
+
+
+@transaction.atomic
+def cancel_redemption(*, redemption_id: int, reason: str) -> Redemption:
+    """Give the points back with a reversing transfer, and the unit back to stock."""
+    redemption = Redemption.objects.select_for_update().get(pk=redemption_id)
+    if redemption.status == RedemptionStatus.CANCELLED:
+        return redemption
+    Account.objects.select_for_update().get(pk=redemption.account_id)
+    reversal_id = ledger.reverse_transfer(transfer_id=redemption.transfer_id, reason=reason)
+    for lot_id, portion in redemption.lots.items():
+        PointsAward.objects.filter(pk=int(lot_id)).update(remaining=F("remaining") + portion)
+    GreenRight.objects.filter(pk=redemption.green_right_id, stock__isnull=False).update(stock=F("stock") + 1)
+    redemption.status = RedemptionStatus.CANCELLED
+    redemption.cancel_transfer_id = reversal_id
+    redemption.cancelled_at = timezone.now()
+    redemption.save(update_fields=["status", "cancel_transfer_id", "cancelled_at"])
+    return redemption
+
+
+# --- Expiry ---------------------------------------------------------------------------------
+
+
+def expire_points(*, today: date | None = None, batch_size: int = 500) -> int:
+    """Expire every lot whose date has come, oldest first; returns the points expired.
+
+    Works through accounts in batches, each batch one transaction with its accounts locked
+    in id order, so it runs safely beside redemptions and can be re-run at any time.
+    """
+    today = today or timezone.localdate()
+    total = 0
+    while True:
+        account_ids = list(
+            PointsAward.objects.filter(expires_on__lte=today, remaining__gt=0)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not account_ids:
+            return total
+        total += _expire_batch(account_ids, today)
+
+
+@transaction.atomic
+def _expire_batch(account_ids: list[int], today: date) -> int:
+    list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk"))
+    lots = list(
+        PointsAward.objects.select_for_update()
+        .filter(account_id__in=account_ids, expires_on__lte=today, remaining__gt=0)
+        .order_by("expires_on", "id")
+    )
+    sinks = {
+        line_id: ledger.system_account(line_id=line_id, kind=AccountKind.POINTS_EXPIRED).pk
+        for line_id in {lot.line_id for lot in lots}
+    }
+    lapses = dict(
+        PointsExpiry.objects.filter(award__in=lots)
+        .values("award_id")
+        .annotate(n=Count("id"))
+        .values_list("award_id", "n")
+    )
+    requests = [
+        TransferRequest(
+            debit_account_id=lot.account_id,
+            credit_account_id=sinks[lot.line_id],
+            amount=lot.remaining,
+            unit=Unit.POINTS,
+            kind="points_expiry",
+            line_id=lot.line_id,
+            source_type="points_award",
+            source_id=str(lot.pk),
+            period_date=today,
+            idempotency_source="points_expiry",
+            # A lot can lapse again after a cancellation puts points back: number each lapse.
+            idempotency_key=f"{lot.pk}:{lapses.get(lot.pk, 0) + 1}",
+            description=f"points earned {lot.earned_on.isoformat()} expired",
+        )
+        for lot in lots
+    ]
+    result = ledger.post_transfers(transfers=requests)
+    PointsExpiry.objects.bulk_create(
+        PointsExpiry(award=lot, points=lot.remaining, transfer_id=transfer_id, expired_on=today)
+        for lot, transfer_id in zip(lots, result.transfer_ids, strict=True)
+    )
+    PointsAward.objects.filter(pk__in=[lot.pk for lot in lots]).update(remaining=0)
+    return sum(lot.remaining for lot in lots)
