@@ -137,7 +137,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Points lapse 12 months after they were earned; checked every hour so a restart never skips a day.
+    "expire-points": {"task": "rewards.expire_points", "schedule": 3600.0},
+}
 
 # --- Authentication: django-allauth ----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

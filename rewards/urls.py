@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from rewards import views
+
+urlpatterns = [
+    path("me/rights/", views.green_rights, name="green_rights"),
+    path("me/rights/<int:right_id>/redeem/", views.redeem, name="redeem"),
+    path("me/redemptions/<str:code>/", views.redemption, name="redemption"),
+    path("me/points/", views.points_history, name="points_history"),
+]

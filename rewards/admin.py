@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from carbon_accounts.models import BusinessLine
+from rewards import selectors, services
+from rewards.models import GreenRight, PointsAward, PointsRule, Redemption, RedemptionStatus
+
+
+@admin.register(PointsRule)
+class PointsRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "line",
+        "behaviour_code",
+        "points_per_event",
+        "grams_per_point",
+        "daily_cap",
+        "version",
+        "superseded_at",
+    )
+    list_filter = ("line",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a change is a new version: add a rule, the current one is superseded
+
+    def save_model(self, request: HttpRequest, obj: PointsRule, form: Any, change: bool) -> None:
+        saved = services.set_points_rule(
+            line=obj.line,
+            behaviour_code=obj.behaviour_code,
+            points_per_event=obj.points_per_event,
+            grams_per_point=obj.grams_per_point,
+            daily_cap=obj.daily_cap,
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(GreenRight)
+class GreenRightAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "line",
+        "kind",
+        "name_en",
+        "cost_points",
+        "stock",
+        "limit_per_person",
+        "valid_from",
+        "valid_to",
+        "active",
+    )
+    list_filter = ("line", "kind", "active")
+    search_fields = ("code", "name_en", "name_zh")
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    list_display = ("code", "green_right", "account", "points", "status", "created_at")
+    list_filter = ("status", "green_right__line")
+    search_fields = ("code",)
+    raw_id_fields = ("account",)
+    actions = ["cancel_selected"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected redemptions (points returned)")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Redemption]) -> None:
+        for redemption in queryset.filter(status=RedemptionStatus.COMPLETED):
+            services.cancel_redemption(
+                redemption_id=redemption.pk, reason=f"cancelled by {request.user.get_username()}"
+            )
+
+
+@admin.register(PointsAward)
+class PointsAwardAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "line",
+        "account",
+        "behaviour_code",
+        "points",
+        "remaining",
+        "earned_on",
+        "expires_on",
+    )
+    list_filter = ("line",)
+    raw_id_fields = ("account",)
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # The points each line owes its people, above the list.
+        extra_context = extra_context or {}
+        extra_context["title"] = "Points awards · liability: " + ", ".join(
+            f"{line.code} {selectors.points_liability(line_id=line.pk):,}"
+            for line in BusinessLine.objects.all()
+        )
+        return super().changelist_view(request, extra_context)

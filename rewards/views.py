@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.services import LedgerError
+from rewards import selectors, services
+from rewards.models import GreenRight, Redemption
+
+
+@login_required
+def green_rights(request: HttpRequest) -> HttpResponse:
+    sections = [
+        {
+            "account": account,
+            "rights": selectors.catalogue(line_id=account.line_id),
+            "expiring": selectors.expiring_soon(account=account),
+            "redemptions": selectors.redemptions_of(account=account)[:20],
+        }
+        for account in ledger_selectors.personal_accounts_of(request.user)
+        if account.line_id is not None
+    ]
+    return render(
+        request, "rewards/green_rights.html", {"sections": sections, "request_key": uuid.uuid4().hex}
+    )
+
+
+@login_required
+@require_POST
+def redeem(request: HttpRequest, right_id: int) -> HttpResponse:
+    right = GreenRight.objects.filter(pk=right_id).first()
+    account = (
+        ledger_selectors.personal_accounts_of(request.user).filter(line_id=right.line_id).first()
+        if right
+        else None
+    )
+    if right is None or account is None:
+        raise Http404
+    key = request.POST.get("request_key", "")[:100] or uuid.uuid4().hex
+    try:
+        redemption = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
+    except LedgerError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("green_rights")
+    return redirect("redemption", code=redemption.code)
+
+
+@login_required
+def redemption(request: HttpRequest, code: str) -> HttpResponse:
+    accounts = ledger_selectors.personal_accounts_of(request.user)
+    found = Redemption.objects.select_related("green_right").filter(code=code, account__in=accounts).first()
+    if found is None:
+        raise Http404
+    return render(request, "rewards/redemption.html", {"redemption": found})
+
+
+@login_required
+def points_history(request: HttpRequest) -> HttpResponse:
+    sections = [
+        {
+            "account": account,
+            "awards": selectors.awards_of(account=account)[:100],
+            "expiring_lots": selectors.expiring_lots(account=account),
+        }
+        for account in ledger_selectors.personal_accounts_of(request.user)
+    ]
+    return render(request, "rewards/points_history.html", {"sections": sections})
