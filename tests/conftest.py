@@ -159,51 +159,63 @@ class CeleryWorker:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
+def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[], CeleryWorker]]:
+    """Start real `celery worker` processes on the test database; each is stopped afterwards."""
     from django.conf import settings
     from django.db import connection
 
     from config.celery import app
 
     app.control.purge()
-    environment = dict(os.environ)
-    database = connection.settings_dict
-    environment["DATABASE_URL"] = (
-        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool",
-                "solo",
-                "--concurrency",
-                "1",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            cwd=settings.BASE_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+    started: list[CeleryWorker] = []
+
+    def start() -> CeleryWorker:
+        environment = dict(os.environ)
+        database = connection.settings_dict
+        environment["DATABASE_URL"] = (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
         )
-    worker = CeleryWorker(process, log)
-    try:
+        log = tmp_path / f"worker-{len(started)}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--without-heartbeat",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel",
+                    "INFO",
+                    "--hostname",
+                    f"test{len(started)}@%h",
+                ],
+                cwd=settings.BASE_DIR,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        worker = CeleryWorker(process, log)
+        started.append(worker)
         worker.wait_for(lambda: b"ready." in log.read_bytes(), "the worker to start")
-        yield worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.terminate()
+            try:
+                worker.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+
+
+@pytest.fixture
+def celery_worker(start_celery_worker: Callable[[], CeleryWorker]) -> CeleryWorker:
+    return start_celery_worker()

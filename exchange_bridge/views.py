@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from carbon_accounts.models import BusinessLine
+from exchange_bridge import client, services
+from exchange_bridge.models import FilingBatch, FilingItem, ItemStatus, ReconciliationRun, Retirement
+
+
+class RetirementForm(forms.Form):
+    line = forms.ModelChoiceField(queryset=BusinessLine.objects.all(), label=_("Certified tonnes of"))
+    tonnes = forms.IntegerField(min_value=1, label=_("Tonnes to retire"))
+    beneficiary = forms.CharField(max_length=200, label=_("Beneficiary"))
+    purpose = forms.CharField(max_length=300, label=_("Purpose"))
+    retirement_ref = forms.CharField(widget=forms.HiddenInput)
+
+
+@staff_member_required
+def filings(request: HttpRequest) -> HttpResponse:
+    form = RetirementForm(
+        request.POST or None,
+        initial={
+            "retirement_ref": f"ret-{uuid.uuid4().hex[:12]}",
+            "purpose": "Residual operational emissions (2030 neutrality goal)",
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        available = services.certified_tonnes_available(line=data["line"])
+        if data["tonnes"] > available:
+            form.add_error(
+                "tonnes",
+                _("Only %(n)s certified tonnes of this line are not yet retired.") % {"n": available},
+            )
+        else:
+            try:
+                retirement = services.retire(
+                    line=data["line"],
+                    tonnes=data["tonnes"],
+                    beneficiary=data["beneficiary"],
+                    purpose=data["purpose"],
+                    retirement_ref=data["retirement_ref"],
+                )
+            except (services.FilingError, client.ExchangeUnreachable) as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    f"{retirement.tonnes} t retired: {retirement.serial_start} .. {retirement.serial_end}",
+                )
+                return redirect("filings")
+    latest_runs = {}
+    for run in ReconciliationRun.objects.all()[:50]:
+        latest_runs.setdefault(run.member_id, run)
+    return render(
+        request,
+        "exchange_bridge/filings.html",
+        {
+            "batches": FilingBatch.objects.select_related("line").order_by("-created_at")[:100],
+            "runs": list(latest_runs.values()),
+            "duplicates": FilingItem.objects.filter(status=ItemStatus.DUPLICATE_CLAIM).select_related(
+                "batch", "record"
+            )[:100],
+            "retirements": Retirement.objects.select_related("line").order_by("-created_at")[:20],
+            "available": [
+                (line, services.certified_tonnes_available(line=line)) for line in BusinessLine.objects.all()
+            ],
+            "form": form,
+        },
+    )
