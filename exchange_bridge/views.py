@@ -56,7 +56,7 @@ def filings(request: HttpRequest) -> HttpResponse:
                     f"{retirement.tonnes} t retired: {retirement.serial_start} .. {retirement.serial_end}",
                 )
                 return redirect("filings")
-    latest_runs = {}
+    latest_runs: dict[str, ReconciliationRun] = {}
     for run in ReconciliationRun.objects.all()[:50]:
         latest_runs.setdefault(run.member_id, run)
     return render(
