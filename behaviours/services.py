@@ -357,7 +357,9 @@ def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
 @transaction.atomic
 def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
     record = (
-        BehaviourRecord.objects.select_for_update().select_related("behaviour", "account").get(pk=record_id)
+        BehaviourRecord.objects.select_for_update(of=("self",))
+        .select_related("behaviour", "account")
+        .get(pk=record_id)
     )
     if record.status != RecordStatus.PENDING_REVIEW:
         raise RecordRefused(

@@ -231,7 +231,7 @@ def _wait(batch: FilingBatch, error: str, seconds: float) -> StepResult:
 def submit(*, batch_id: int) -> StepResult:
     with transaction.atomic():
         batch = (
-            FilingBatch.objects.select_for_update(skip_locked=True)
+            FilingBatch.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("line")
             .filter(pk=batch_id)
             .first()
@@ -266,7 +266,7 @@ def submit(*, batch_id: int) -> StepResult:
 def poll(*, batch_id: int) -> StepResult:
     with transaction.atomic():
         batch = (
-            FilingBatch.objects.select_for_update(skip_locked=True)
+            FilingBatch.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("line")
             .filter(pk=batch_id)
             .first()

@@ -245,3 +245,36 @@ def test_staff_follow_filings_and_retire_on_the_filings_page(  # type: ignore[no
         follow=True,
     )
     assert "2 t retired: SEEE-CI-" in done.content.decode()
+
+
+def test_a_batch_being_submitted_does_not_block_its_siblings(record, make_person, two_exchanges) -> None:  # type: ignore[no-untyped-def]
+    """Regression: locking a batch must not lock its business line (a hot row), or a second
+    worker skips every other batch of the line while the first talks to the exchange."""
+    import threading
+
+    from django.db import connections, transaction
+
+    two_exchanges()
+    record_fileable(record, make_person, "employees", "remote_meeting", "5000", 10)  # 2 batches of 8 and 2
+    first, second = services.close_periods()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_first() -> None:
+        try:
+            with transaction.atomic():
+                FilingBatch.objects.select_for_update(of=("self",)).select_related("line").get(pk=first)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        result = services.submit(batch_id=second)
+    finally:
+        release.set()
+        holder.join()
+    assert result.then == "poll"
+    assert FilingBatch.objects.get(pk=second).state == BatchState.SUBMITTED
