@@ -248,8 +248,9 @@ def test_staff_follow_filings_and_retire_on_the_filings_page(  # type: ignore[no
 
 
 def test_a_batch_being_submitted_does_not_block_its_siblings(record, make_person, two_exchanges) -> None:  # type: ignore[no-untyped-def]
-    """Regression: locking a batch must not lock its business line (a hot row), or a second
-    worker skips every other batch of the line while the first talks to the exchange."""
+    """Regression: moving a batch must not lock its business line (a hot row). It did, through
+    select_related, so while one worker talked to the exchange, another skipped every other
+    batch of the line. Here a transaction holds the line row, as the first worker did."""
     import threading
 
     from django.db import connections, transaction
@@ -262,7 +263,8 @@ def test_a_batch_being_submitted_does_not_block_its_siblings(record, make_person
     def hold_first() -> None:
         try:
             with transaction.atomic():
-                FilingBatch.objects.select_for_update(of=("self",)).select_related("line").get(pk=first)
+                line = FilingBatch.objects.get(pk=first).line
+                type(line).objects.select_for_update().get(pk=line.pk)
                 holding.set()
                 release.wait(timeout=30)
         finally:
