@@ -236,3 +236,35 @@ class RecordFactor(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id} {self.role}: factor {self.factor_id}"
+
+
+class ImportJob(models.Model):
+    """A large upload of records, processed by a Celery worker with progress the caller polls."""
+
+    id = models.UUIDField(primary_key=True)
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="imports")
+    credential = models.ForeignKey(
+        "carbon_accounts.ApiCredential", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    path = models.CharField(max_length=500)
+    results_path = models.CharField(max_length=500, blank=True, default="")
+    size_bytes = models.BigIntegerField()
+    status = models.CharField(
+        max_length=8,
+        choices=[("queued", "queued"), ("running", "running"), ("done", "done"), ("failed", "failed")],
+        default="queued",
+    )
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"

@@ -211,3 +211,52 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.amount} {self.unit} {self.debit_account_id}->{self.credit_account_id}"
+
+
+class CredentialKind(models.TextChoices):
+    LINE_SYSTEM = "line_system", _("business-line system")
+    PERSONAL = "personal", _("personal token")
+
+
+class ApiCredential(models.Model):
+    """A key for the API: a line system's (scoped to its line) or a person's own token.
+
+    Only a SHA-256 of the secret is kept: the full key is shown once, when it is created.
+    The secret has 256 bits of entropy, so a fast hash is enough (no offline guessing).
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=CredentialKind.choices)
+    line = models.ForeignKey(
+        BusinessLine, on_delete=models.PROTECT, null=True, blank=True, related_name="credentials"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_credentials",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("key prefix"), max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    rate_per_minute = models.PositiveIntegerField(_("requests per minute"), default=6000)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API credential")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="line_system", line__isnull=False, user__isnull=True))
+                | (Q(kind="personal", user__isnull=False, line__isnull=True)),
+                name="credential_scope_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.line.code if self.line is not None else str(self.user_id)
+        return f"{self.name} ({owner}, {self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

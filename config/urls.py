@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("config.api_urls")),
     path("", include("carbon_accounts.urls")),
     path("", include("behaviours.urls")),
     path("", include("rewards.urls")),

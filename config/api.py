@@ -1,0 +1,274 @@
+"""What every API operation shares: authentication, permissions, throttling, strict JSON, and
+one error format ({"code", "message", "fields"}) for every error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+
+from carbon_accounts import credentials
+from carbon_accounts.models import ApiCredential, BusinessLine, CredentialKind
+
+if TYPE_CHECKING:  # DRF imports this module while it loads rest_framework.views
+    from rest_framework.views import APIView
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number this API accepts")
+
+
+def strict_json_loads(raw: bytes | str) -> Any:
+    """JSON without NaN or Infinity, and without numbers too long to be real."""
+    return json.loads(raw, parse_constant=_refuse_constant)
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return strict_json_loads(stream.read().decode(settings.DEFAULT_CHARSET))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+
+
+class NDJSONParser(BaseParser):
+    """One JSON object per line (bulk ingestion)."""
+
+    media_type = "application/x-ndjson"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        rows = []
+        for number, line in enumerate(stream.read().decode(settings.DEFAULT_CHARSET).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(strict_json_loads(line))
+            except ValueError as error:
+                raise exceptions.ParseError(f"Line {number} is not valid JSON: {error}") from None
+        return rows
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is an error instead of silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["This field is not known."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+# --- Who is calling ----------------------------------------------------------------------------
+
+
+class CredentialAuthentication(BaseAuthentication):
+    """`Authorization: Bearer cak_...`: a line system's key or a person's personal token."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiCredential] | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        credential = credentials.authenticate(header.removeprefix("Bearer ").strip())
+        if credential is None:
+            raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
+        if credential.kind == CredentialKind.PERSONAL:
+            return credential.user, credential
+        return AnonymousUser(), credential
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class SessionAuthenticationWith401(SessionAuthentication):
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def line_credential(request: Request) -> ApiCredential | None:
+    auth = request.auth
+    return auth if isinstance(auth, ApiCredential) and auth.kind == CredentialKind.LINE_SYSTEM else None
+
+
+class IsPerson(BasePermission):
+    message = "Sign in, or use your personal token."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
+
+class IsLineSystemOfThisLine(BasePermission):
+    """A line system's key reaches its own line only."""
+
+    message = "This key belongs to another business line."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        credential = line_credential(request)
+        if credential is None:
+            raise exceptions.NotAuthenticated("Use the API key of this business line's system.")
+        return credential.line is not None and credential.line.code == view.kwargs.get("line")
+
+
+class IsLineSystemOfThisLineOrStaff(IsLineSystemOfThisLine):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.user and request.user.is_authenticated and request.user.is_staff:
+            return True
+        return super().has_permission(request, view)
+
+
+class IsStaff(BasePermission):
+    message = "Only the group's staff may read this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def line_or_404(code: str) -> BusinessLine:
+    line = BusinessLine.objects.filter(code=code).first()
+    if line is None:
+        raise exceptions.NotFound(f"There is no business line {code!r}.")
+    return line
+
+
+class CredentialRateThrottle(SimpleRateThrottle):
+    """Per key (or per signed-in person): each credential has its own rate."""
+
+    scope = "credential"
+
+    def get_rate(self) -> str:
+        return "6000/min"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if isinstance(request.auth, ApiCredential):
+            self.num_requests, self.duration = request.auth.rate_per_minute, 60
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if isinstance(request.auth, ApiCredential):
+            return f"throttle:credential:{request.auth.pk}"
+        if request.user and request.user.is_authenticated:
+            return f"throttle:user:{request.user.pk}"
+        return f"throttle:ip:{self.get_ident(request)}"
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class ApiError(exceptions.APIException):
+    """A refusal in the domain's words: `code` for machines, `message` for people."""
+
+    def __init__(
+        self, *, status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.fields = fields or {}
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(name): [str(m) for m in (value if isinstance(value, list) else [value])]
+            for name, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {}
+
+
+ERROR_CODES = {
+    exceptions.ParseError: ("malformed_json", 400),
+    exceptions.NotAuthenticated: ("not_authenticated", 401),
+    exceptions.AuthenticationFailed: ("authentication_failed", 401),
+    exceptions.PermissionDenied: ("forbidden", 403),
+    exceptions.NotFound: ("not_found", 404),
+    exceptions.MethodNotAllowed: ("method_not_allowed", 405),
+    exceptions.NotAcceptable: ("not_acceptable", 406),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", 415),
+    exceptions.Throttled: ("rate_limited", 429),
+}
+
+
+def exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(error, Http404):
+        error = exceptions.NotFound(str(error) or "Not found.")
+    elif isinstance(error, DjangoPermissionDenied):
+        error = exceptions.PermissionDenied()
+    if isinstance(error, ApiError):
+        body = {"code": error.error_code, "message": str(error.detail), "fields": error.fields}
+        return Response(body, status=error.status_code)
+    if isinstance(error, exceptions.ValidationError):
+        fields = _flatten(error.detail)
+        first = next(iter(fields.items()), ("", ["invalid"]))
+        message = f"{first[0]}: {first[1][0]}" if first[0] and first[0] != "non_field_errors" else first[1][0]
+        return Response({"code": "invalid", "message": message, "fields": fields}, status=400)
+    if isinstance(error, exceptions.APIException):
+        code, status_code = next(
+            ((c, s) for kind, (c, s) in ERROR_CODES.items() if isinstance(error, kind)),
+            ("error", error.status_code),
+        )
+        headers = {}
+        wait = getattr(error, "wait", None)
+        if isinstance(error, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+        response = Response(
+            {"code": code, "message": str(error.detail), "fields": {}}, status=status_code, headers=headers
+        )
+        if status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return None
+
+
+def api_error_json(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "fields": {}}, status=status_code)
+
+
+class ApiBodyLimitMiddleware:
+    """413 for an API body larger than the limit, before anything reads it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return api_error_json(400, "bad_content_length", "The Content-Length header is not a number.")
+            limit = (
+                settings.API_MAX_UPLOAD_BYTES
+                if request.path.endswith("/imports")
+                else settings.API_MAX_BODY_BYTES
+            )
+            if length > limit:
+                return api_error_json(
+                    413,
+                    "body_too_large",
+                    f"The body is {length} bytes; this operation takes at most {limit}. "
+                    "Send large files to the imports operation.",
+                )
+        return self.get_response(request)
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return api_error_json(404, "not_found", "There is no such API operation.")
+
+
+__all__ = ["status"]
