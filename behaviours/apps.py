@@ -17,4 +17,5 @@ class BehavioursConfig(AppConfig):
         register(url_name="record_behaviour", label=_("Record an action"), order=20)
         register(url_name="my_records", label=_("My records"), order=22)
         register(url_name="methodology", label=_("Methodology"), audience="everyone", order=80)
+        register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)

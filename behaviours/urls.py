@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import views
+from behaviours import staff_views, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -9,4 +9,7 @@ urlpatterns = [
     path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:record_id>/decision/", views.review_decision, name="review_decision"),
+    path("staff/", staff_views.dashboard, name="staff_dashboard"),
+    path("staff/export", staff_views.export, name="staff_export"),
+    path("staff/factors/", staff_views.factor_versions, name="staff_factors"),
 ]

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +20,7 @@ from behaviours import quantify as pure
 from behaviours import selectors, services
 from behaviours.models import Behaviour, Region
 from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.roles import Access, staff_page
 
 FIELD_OF_REFUSAL = {
     "behaviour": "behaviour",
@@ -198,14 +199,24 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_page()
 def review_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "behaviours/review_queue.html", {"records": selectors.review_queue()[:200]})
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    records = selectors.review_queue()
+    if access.line_ids is not None:
+        records = records.filter(line_id__in=access.line_ids)
+    return render(
+        request, "behaviours/review_queue.html", {"records": records[:200], "can_decide": access.can_write}
+    )
 
 
-@staff_member_required
+@staff_page(write=True)
 @require_POST
 def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    record = selectors.review_queue().filter(pk=record_id).first()
+    if record is not None and not access.sees_line(record.line_id):
+        raise PermissionDenied("This record belongs to another business line.")
     reviewer = request.user.get_username()
     try:
         if request.POST.get("decision") == "approve":

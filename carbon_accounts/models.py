@@ -260,3 +260,32 @@ class ApiCredential(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class StaffRoleKind(models.TextChoices):
+    SUSTAINABILITY_OFFICE = "sustainability_office", _("group sustainability office")
+    LINE_OPERATOR = "line_operator", _("business-line operator")
+    AUDITOR = "auditor", _("auditor (read only)")
+
+
+class StaffRole(models.Model):
+    """What a staff member may see and do: every line, their own line, or read only."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_role")
+    role = models.CharField(_("role"), max_length=24, choices=StaffRoleKind.choices)
+    line = models.ForeignKey(
+        BusinessLine, on_delete=models.PROTECT, null=True, blank=True, related_name="operators"
+    )
+
+    class Meta:
+        verbose_name = _("staff role")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="line_operator", line__isnull=False)
+                | (~Q(role="line_operator") & Q(line__isnull=True)),
+                name="operator_has_a_line",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.role}{' ' + self.line.code if self.line else ''}"

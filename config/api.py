@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from carbon_accounts import credentials
+from carbon_accounts import credentials, roles
 from carbon_accounts.models import ApiCredential, BusinessLine, CredentialKind
 
 if TYPE_CHECKING:  # DRF imports this module while it loads rest_framework.views
@@ -125,17 +125,24 @@ class IsLineSystemOfThisLine(BasePermission):
 
 
 class IsLineSystemOfThisLineOrStaff(IsLineSystemOfThisLine):
+    """The line's own system, or staff whose role covers the line (an operator theirs only)."""
+
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.user and request.user.is_authenticated and request.user.is_staff:
-            return True
+        access = roles.access_of(request.user)
+        if access is not None:
+            line = BusinessLine.objects.filter(code=view.kwargs.get("line")).first()
+            return line is None or access.sees_line(line.pk)
         return super().has_permission(request, view)
 
 
 class IsStaff(BasePermission):
-    message = "Only the group's staff may read this."
+    """Staff whose role covers the whole group (the office, auditors)."""
+
+    message = "Only the group sustainability office and auditors may read the group's figures."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        access = roles.access_of(request.user)
+        return access is not None and access.line_ids is None
 
 
 def line_or_404(code: str) -> BusinessLine:

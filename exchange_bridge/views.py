@@ -4,12 +4,13 @@ import uuid
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from carbon_accounts.models import BusinessLine
+from carbon_accounts.roles import Access, staff_page
 from exchange_bridge import client, services
 from exchange_bridge.models import FilingBatch, FilingItem, ItemStatus, ReconciliationRun, Retirement
 
@@ -22,8 +23,12 @@ class RetirementForm(forms.Form):
     retirement_ref = forms.CharField(widget=forms.HiddenInput)
 
 
-@staff_member_required
+@staff_page(write=True)
 def filings(request: HttpRequest) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    if request.method == "POST" and access.line_ids is not None:
+        raise PermissionDenied("Retirements are made by the group sustainability office.")
+    lines = [line for line in BusinessLine.objects.all() if access.sees_line(line.pk)]
     form = RetirementForm(
         request.POST or None,
         initial={
@@ -56,6 +61,7 @@ def filings(request: HttpRequest) -> HttpResponse:
                     f"{retirement.tonnes} t retired: {retirement.serial_start} .. {retirement.serial_end}",
                 )
                 return redirect("filings")
+    members = {m.member_id for m in client.memberships() if any(line.code == m.line_code for line in lines)}
     latest_runs: dict[str, ReconciliationRun] = {}
     for run in ReconciliationRun.objects.all()[:50]:
         latest_runs.setdefault(run.member_id, run)
@@ -63,15 +69,18 @@ def filings(request: HttpRequest) -> HttpResponse:
         request,
         "exchange_bridge/filings.html",
         {
-            "batches": FilingBatch.objects.select_related("line").order_by("-created_at")[:100],
-            "runs": list(latest_runs.values()),
-            "duplicates": FilingItem.objects.filter(status=ItemStatus.DUPLICATE_CLAIM).select_related(
-                "batch", "record"
-            )[:100],
-            "retirements": Retirement.objects.select_related("line").order_by("-created_at")[:20],
-            "available": [
-                (line, services.certified_tonnes_available(line=line)) for line in BusinessLine.objects.all()
-            ],
-            "form": form,
+            "batches": FilingBatch.objects.filter(line__in=lines)
+            .select_related("line")
+            .order_by("-created_at")[:100],
+            "runs": [run for run in latest_runs.values() if run.member_id in members],
+            "duplicates": FilingItem.objects.filter(
+                status=ItemStatus.DUPLICATE_CLAIM, batch__line__in=lines
+            ).select_related("batch", "record")[:100],
+            "retirements": Retirement.objects.filter(line__in=lines)
+            .select_related("line")
+            .order_by("-created_at")[:20],
+            "available": [(line, services.certified_tonnes_available(line=line)) for line in lines],
+            # Only the office retires; operators and auditors follow.
+            "form": form if access.can_write and access.line_ids is None else None,
         },
     )

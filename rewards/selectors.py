@@ -53,3 +53,26 @@ def redemptions_of(*, account: Account) -> QuerySet[Redemption]:
 def points_liability(*, line_id: int | None = None) -> int:
     """Outstanding points (earned - redeemed - expired) that the line owes its people."""
     return ledger.outstanding_points(line_id=line_id)
+
+
+def points_flows(*, line_id: int) -> dict[str, int]:
+    """Issued, redeemed and expired points of a line, from the ledger; owed = what people hold."""
+    from django.db.models import Q
+
+    from carbon_accounts.models import Transfer
+
+    transfers = Transfer.objects.filter(line_id=line_id, unit="points")
+    sums = transfers.aggregate(
+        awarded=Sum("amount", filter=Q(kind="points_award")),
+        withdrawn=Sum("amount", filter=Q(kind="points_award_reversal")),
+        redeemed=Sum("amount", filter=Q(kind="redemption")),
+        cancelled=Sum("amount", filter=Q(kind="redemption_reversal")),
+        expired=Sum("amount", filter=Q(kind="points_expiry")),
+    )
+    values = {name: int(value or 0) for name, value in sums.items()}
+    return {
+        "earned": values["awarded"] - values["withdrawn"],
+        "redeemed": values["redeemed"] - values["cancelled"],
+        "expired": values["expired"],
+        "owed": points_liability(line_id=line_id),
+    }

@@ -7,4 +7,5 @@ urlpatterns = [
     path("me/rights/<int:right_id>/redeem/", views.redeem, name="redeem"),
     path("me/redemptions/<str:code>/", views.redemption, name="redemption"),
     path("me/points/", views.points_history, name="points_history"),
+    path("staff/rewards/", views.staff_rewards, name="staff_rewards"),
 ]

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.roles import Access, staff_page
 from carbon_accounts.services import LedgerError
 from rewards import selectors, services
 from rewards.models import GreenRight, Redemption
@@ -71,3 +72,23 @@ def points_history(request: HttpRequest) -> HttpResponse:
         for account in ledger_selectors.personal_accounts_of(request.user)
     ]
     return render(request, "rewards/points_history.html", {"sections": sections})
+
+
+@staff_page()
+def staff_rewards(request: HttpRequest) -> HttpResponse:
+    """Per line: points owed to people, and where issued points went; the catalogue's stock."""
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    lines = [line for line in ledger_selectors.business_lines() if access.sees_line(line.pk)]
+    return render(
+        request,
+        "rewards/staff_rewards.html",
+        {
+            "flows": [(line, selectors.points_flows(line_id=line.pk)) for line in lines],
+            "rights": GreenRight.objects.filter(line__in=lines)
+            .select_related("line")
+            .order_by("line_id", "cost_points"),
+            "redemptions": Redemption.objects.filter(green_right__line__in=lines)
+            .select_related("green_right", "account")
+            .order_by("-created_at")[:50],
+        },
+    )

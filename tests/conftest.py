@@ -39,6 +39,25 @@ def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def make_staff(django_user_model, db: None):  # type: ignore[no-untyped-def]
+    """make_staff(role, line=None): a staff member with TOTP set up and the given role."""
+    from allauth.mfa.models import Authenticator
+
+    from carbon_accounts.models import StaffRole
+
+    counter = itertools.count(1)
+
+    def make(role: str = "sustainability_office", line: BusinessLine | None = None):  # type: ignore[no-untyped-def]
+        email = f"staff{next(counter)}@test.example"
+        user = django_user_model.objects.create_user(email, email, "x-Secret-123", is_staff=True)
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+        StaffRole.objects.create(user=user, role=role, line=line)
+        return user
+
+    return make
+
+
+@pytest.fixture
 def lines(db: None) -> dict[str, BusinessLine]:
     from carbon_accounts.demo import set_up_group_and_lines
 

@@ -147,16 +147,14 @@ def test_authorization_boundaries_between_lines_and_revoked_keys(line_key, refer
     assert_error(bank.get("/api/v1/totals"), 401, "authentication_failed")
 
 
-def test_a_line_key_cannot_read_group_totals_and_staff_can(line_key, client, django_user_model) -> None:  # type: ignore[no-untyped-def]
-    from allauth.mfa.models import Authenticator
-
+def test_a_line_key_cannot_read_group_totals_and_staff_can(line_key, client, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
     assert_error(line_key("bank").get("/api/v1/totals"), 403, "forbidden")
     line_key("bank").post("/api/v1/lines/bank/records", METRO, headers={"idempotency-key": "t"})
-    staff = django_user_model.objects.create_user(
-        "staff@test.example", "staff@test.example", "x", is_staff=True
-    )
-    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client.force_login(staff)
+    client.force_login(make_staff("line_operator", reference["life"]))
+    assert client.get("/api/v1/totals", secure=True).status_code == 403  # an operator sees one line
+    assert client.get("/api/v1/lines/bank/totals", secure=True).status_code == 403
+    assert client.get("/api/v1/lines/life/totals", secure=True).status_code == 200
+    client.force_login(make_staff("auditor"))
     totals = client.get("/api/v1/totals", {"period": "year"}, secure=True).json()
     assert totals["operational"] == []
     assert [(row["line"], row["unit"], row["amount"]) for row in totals["ecosystem"]] == [
