@@ -111,7 +111,7 @@ def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make
     response = client.get("/staff/export", {"period": QUARTER, "format": "xlsx"}, secure=True)
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="reductions-{QUARTER}.xlsx"'
-    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    workbook = load_workbook(io.BytesIO(response.getvalue()), read_only=True)
     assert workbook.sheetnames == [
         "Operational",
         "Ecosystem (Scope 3+)",
@@ -125,8 +125,8 @@ def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make
     ledger: dict[str | None, int] = {}
     for row in selectors.issued_totals(period="year", start=period.start, end=period.end, unit="gCO2e"):
         ledger[row.line_code] = ledger.get(row.line_code, 0) + row.amount
-    assert [row for row in operational if row[0] == "Total"][0][4] == ledger["employees"] == 2020
-    assert [row for row in ecosystem if row[0] == "Total"][0][4] == ledger["bank"] + ledger["life"] == 1816
+    assert next(row for row in operational if row[0] == "Total")[4] == ledger["employees"] == 2020
+    assert next(row for row in ecosystem if row[0] == "Total")[4] == ledger["bank"] + ledger["life"] == 1816
     assert ("employees", "commute_metro", "scope3_cat7_commuting", 1, 1349, 0.001349) in operational
     methodology = list(workbook["Methodology"].iter_rows(values_only=True))
     factor_rows = [row for row in methodology[1:] if len(row) > 1]
@@ -174,7 +174,7 @@ def test_the_export_command_writes_the_same_figures(activity, tmp_path: Path) ->
     )
     assert "[4/4] writing the file" in errors.getvalue()
     workbook = load_workbook(output, read_only=True)
-    total = [row for row in workbook["Operational"].iter_rows(values_only=True) if row[0] == "Total"][0]
+    total = next(row for row in workbook["Operational"].iter_rows(values_only=True) if row[0] == "Total")
     assert total[4] == 2020
     with pytest.raises(CommandError, match="is not a period"):
         call_command("export_reductions", "--period", "spring", stdout=StringIO(), stderr=StringIO())
