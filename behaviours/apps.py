@@ -14,6 +14,8 @@ class BehavioursConfig(AppConfig):
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
         ledger_demo.register_hook(demo.record_demo_activity)
+        register(url_name="my_account", label=_("My carbon account"), order=10)
+        register(url_name="commute", label=_("Log a commute"), order=15)
         register(url_name="record_behaviour", label=_("Record an action"), order=20)
         register(url_name="my_records", label=_("My records"), order=22)
         register(url_name="methodology", label=_("Methodology"), audience="everyone", order=80)

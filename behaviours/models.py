@@ -268,3 +268,23 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
+
+
+class SavedRoute(models.Model):
+    """A person's usual commute, so that logging it is one tap."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="saved_routes")
+    name = models.CharField(_("name"), max_length=60)
+    behaviour = models.ForeignKey(Behaviour, on_delete=models.CASCADE, to_field="code")
+    distance = models.DecimalField(_("distance (one way)"), max_digits=8, decimal_places=3)
+    occupants = models.PositiveSmallIntegerField(_("people in the car"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved route")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="route_name_unique_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -112,3 +113,34 @@ def records_of(*, account_ids: list[int]) -> QuerySet[BehaviourRecord]:
         .select_related("behaviour", "methodology", "line")
         .order_by("-occurred_on", "-id")
     )
+
+
+def breakdown_by_behaviour(*, account_ids: list[int]) -> list[Any]:
+    """Counted reductions and points per behaviour (reversed and rejected records excluded)."""
+    from django.db.models import Count, Sum
+
+    return list(
+        BehaviourRecord.objects.filter(account_id__in=account_ids, status=RecordStatus.ACCEPTED)
+        .values("behaviour_id", "behaviour__name_en", "behaviour__name_zh", "behaviour__unit")
+        .annotate(
+            records=Count("id"),
+            grams=Sum("reduction_g"),
+            points=Sum("points"),
+            quantity=Sum("counted_quantity"),
+        )
+        .order_by("-grams", "behaviour_id")
+    )
+
+
+def car_kilometres_equivalent(grams: int, *, day: date) -> tuple[Decimal, EmissionFactor | None]:
+    """The same reduction as kilometres not driven in an average petrol car (an everyday picture)."""
+    factor = (
+        EmissionFactor.objects.filter(
+            activity="car_petrol_average", superseded_at__isnull=True, valid_from__lte=day
+        )
+        .order_by("-valid_from")
+        .first()
+    )
+    if factor is None or not factor.value_kgco2e:
+        return Decimal(0), None
+    return (Decimal(grams) / 1000 / factor.value_kgco2e).quantize(Decimal("0.1")), factor

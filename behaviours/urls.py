@@ -4,6 +4,8 @@ from behaviours import staff_views, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
+    path("me/", views.my_account, name="my_account"),
+    path("me/commute/", views.commute, name="commute"),
     path("me/record/", views.record, name="record_behaviour"),
     path("me/records/", views.my_records, name="my_records"),
     path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +20,10 @@ from django.views.decorators.http import require_POST
 
 from behaviours import quantify as pure
 from behaviours import selectors, services
-from behaviours.models import Behaviour, Region
+from behaviours.models import Behaviour, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
+from rewards import selectors as rewards_selectors
 
 FIELD_OF_REFUSAL = {
     "behaviour": "behaviour",
@@ -97,7 +100,7 @@ class RecordForm(forms.Form):
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, accounts: list[Any], category: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         english = (get_language() or "").startswith("en")
         account_field = self.fields["account"]
@@ -107,8 +110,149 @@ class RecordForm(forms.Form):
         audiences = {a.line.audience for a in accounts}
         behaviour_field.choices = [
             (b.code, f"{b.name_en if english else b.name_zh} ({b.unit})")
-            for b in Behaviour.objects.filter(audience__in=audiences).order_by("audience", "category", "code")
+            for b in Behaviour.objects.filter(
+                audience__in=audiences, **({"category": category} if category else {})
+            ).order_by("audience", "category", "code")
         ]
+
+
+@login_required
+def my_account(request: HttpRequest) -> HttpResponse:
+    """Total, this month, a trend, a breakdown by behaviour, an everyday picture, points soon to lapse."""
+    accounts = list(ledger_selectors.personal_accounts_of(request.user))
+    account_ids = [account.pk for account in accounts]
+    today = timezone.localdate()
+    first_month = date(today.year - 1, today.month, 1)
+    trend = ledger_selectors.monthly_totals(account_ids=account_ids, unit="gCO2e", since=first_month)
+    this_month = sum(
+        grams for month, grams in trend if (month.year, month.month) == (today.year, today.month)
+    )
+    total_g = sum(account.balance_g for account in accounts)
+    kilometres, car_factor = selectors.car_kilometres_equivalent(total_g, day=today)
+    return render(
+        request,
+        "behaviours/my_account.html",
+        {
+            "accounts": accounts,
+            "total_g": total_g,
+            "this_month_g": this_month,
+            "total_points": sum(account.balance_points for account in accounts),
+            "expiring": sum(rewards_selectors.expiring_soon(account=account) for account in accounts),
+            "car_kilometres": kilometres,
+            "car_factor": car_factor,
+            "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
+            "trend_json": json.dumps(
+                {
+                    "months": [m.strftime("%Y-%m") for m, _g in trend],
+                    "kg": [round(g / 1000, 3) for _m, g in trend],
+                }
+            ),
+        },
+    )
+
+
+COMMUTE_MODES = (
+    "commute_walk",
+    "commute_cycle",
+    "commute_ebike",
+    "commute_bus",
+    "commute_metro",
+    "commute_rail",
+    "commute_carpool",
+    "commute_ev",
+)
+
+
+class CommuteForm(forms.Form):
+    route = forms.TypedChoiceField(
+        label=_("My usual routes"), coerce=int, required=False, widget=forms.RadioSelect
+    )
+    mode = forms.ChoiceField(label=_("How did you travel?"))
+    distance = forms.CharField(label=_("Distance one way (km)"))
+    round_trip = forms.BooleanField(label=_("Round trip (there and back)"), required=False, initial=True)
+    occurred_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
+    evidence_id = forms.CharField(
+        label=_("Ticket, ride or order number (optional)"), required=False, max_length=120
+    )
+    save_as = forms.CharField(
+        label=_("Save as a usual route named (optional)"), required=False, max_length=60
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, routes: list[SavedRoute], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        english = (get_language() or "").startswith("en")
+        names = {
+            b.code: (b.name_en if english else b.name_zh)
+            for b in Behaviour.objects.filter(code__in=COMMUTE_MODES)
+        }
+        mode_field = self.fields["mode"]
+        route_field = self.fields["route"]
+        assert isinstance(mode_field, forms.ChoiceField) and isinstance(route_field, forms.ChoiceField)
+        mode_field.choices = [(code, names.get(code, code)) for code in COMMUTE_MODES]
+        route_field.choices = [("", _("None: enter the trip below"))] + [
+            (
+                route.pk,
+                f"{route.name}: {names.get(route.behaviour_id, route.behaviour_id)}, {route.distance.normalize()} km",
+            )
+            for route in routes
+        ]
+
+
+@login_required
+def commute(request: HttpRequest) -> HttpResponse:
+    """Log a commute in a few taps: a usual route, or mode and distance, one way or round trip."""
+    account = ledger_selectors.personal_accounts_of(request.user).filter(line__audience="employee").first()
+    if account is None:
+        return render(request, "behaviours/commute.html", {"form": None})
+    assert account.line is not None
+    routes = list(SavedRoute.objects.filter(account=account).order_by("name"))
+    initial = {"occurred_on": timezone.localdate(), "idempotency_key": uuid.uuid4().hex, "round_trip": True}
+    form = CommuteForm(request.POST or None, routes=routes, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        route = next((r for r in routes if r.pk == data["route"]), None)
+        mode = route.behaviour_id if route else data["mode"]
+        distance: Any = route.distance if route else data["distance"]
+        occupants = (route.occupants if route else None) or data["occupants"]
+        try:
+            one_way = pure.parse_quantity(distance)
+        except pure.QuantificationError as error:
+            form.add_error("distance", str(error))
+        else:
+            attributes: dict[str, Any] = {"round_trip": bool(data["round_trip"])}
+            if occupants is not None:
+                attributes["occupants"] = occupants
+            if route is not None:
+                attributes["route"] = route.name
+            try:
+                outcome = services.record_behaviour(
+                    request=services.RecordRequest(
+                        line=account.line,
+                        account=account,
+                        behaviour_code=mode,
+                        quantity=one_way * 2 if data["round_trip"] else one_way,
+                        occurred_on=data["occurred_on"],
+                        source="web",
+                        idempotency_key=f"{request.user.pk}:{data['idempotency_key']}",
+                        attributes=attributes,
+                        evidence_id=data["evidence_id"].strip(),
+                    )
+                )
+            except services.RecordRefused as refusal:
+                field = {"quantity": "distance", "behaviour": "mode"}.get(refusal.field or "", refusal.field)
+                form.add_error(field if field in form.fields else None, refusal.message)
+            else:
+                if data["save_as"].strip() and route is None:
+                    SavedRoute.objects.update_or_create(
+                        account=account,
+                        name=data["save_as"].strip(),
+                        defaults={"behaviour_id": mode, "distance": one_way, "occupants": occupants},
+                    )
+                messages.success(request, _record_message(outcome.record))
+                return redirect("record_detail", record_id=outcome.record.pk)
+    return render(request, "behaviours/commute.html", {"form": form, "routes": routes})
 
 
 @login_required
@@ -121,7 +265,10 @@ def record(request: HttpRequest) -> HttpResponse:
         "idempotency_key": uuid.uuid4().hex,
         "account": accounts[0].pk,
     }
-    form = RecordForm(request.POST or None, accounts=accounts, initial=initial)
+    category = request.GET.get("category", "")
+    if category not in {b.category for b in Behaviour.objects.all()}:
+        category = ""
+    form = RecordForm(request.POST or None, accounts=accounts, initial=initial, category=category)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         account = next(a for a in accounts if a.pk == data["account"])
@@ -157,7 +304,7 @@ def record(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _record_message(outcome.record))
                 return redirect("record_detail", record_id=outcome.record.pk)
-    return render(request, "behaviours/record.html", {"form": form})
+    return render(request, "behaviours/record.html", {"form": form, "category": category})
 
 
 def _record_message(record: Any) -> str:
@@ -177,7 +324,10 @@ def _record_message(record: Any) -> str:
 @login_required
 def my_records(request: HttpRequest) -> HttpResponse:
     account_ids = [a.pk for a in ledger_selectors.personal_accounts_of(request.user)]
-    records = selectors.records_of(account_ids=account_ids)[:200]
+    records = selectors.records_of(account_ids=account_ids)
+    if request.GET.get("behaviour"):
+        records = records.filter(behaviour_id=request.GET["behaviour"])
+    records = records[:200]
     return render(request, "behaviours/my_records.html", {"records": records})
 
 

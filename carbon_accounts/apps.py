@@ -9,4 +9,4 @@ class CarbonAccountsConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import register
 
-        register(url_name="my_account", label=_("My carbon account"), order=10)
+        register(url_name="leaderboard", label=_("Leaderboard"), order=35)

@@ -203,7 +203,7 @@ def _copy_chunk(
                 copy.write_row((user_ids[email], email, True, True))
         with cursor.cursor.copy(
             "COPY carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office, "
-            "balance_g, balance_points, opened_at) FROM STDIN"
+            "on_leaderboard, balance_g, balance_points, opened_at) FROM STDIN"
         ) as copy:
             for row in _account_rows(prefix, start, emails, user_ids, lines, randomness, now):
                 copy.write_row(row)
@@ -227,6 +227,7 @@ def _account_rows(
         for line in held:
             team = randomness.choice(TEAMS) if prefix == "employee" else ""
             office = randomness.choice(OFFICES) if prefix == "employee" else ""
+            shown = prefix == "employee" and randomness.random() < 0.5
             yield (
                 AccountKind.PERSONAL.value,
                 line.pk,
@@ -235,6 +236,7 @@ def _account_rows(
                 name,
                 team,
                 office,
+                shown,
                 0,
                 0,
                 now,

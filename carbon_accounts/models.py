@@ -116,6 +116,8 @@ class Account(models.Model):
     display_name = models.CharField(_("display name"), max_length=200, blank=True, default="")
     team = models.CharField(_("team"), max_length=100, blank=True, default="")
     office = models.CharField(_("office"), max_length=100, blank=True, default="")
+    # Leaderboards show only people who chose to appear on them.
+    on_leaderboard = models.BooleanField(_("shown on the leaderboard"), default=False, db_default=False)
     # Stored only for personal accounts; kept exact by the services in the same transaction
     # as each transfer, and recomputed by `manage.py check_ledger`.
     balance_g = models.BigIntegerField(_("reduction balance (g)"), default=0)

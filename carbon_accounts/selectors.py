@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from carbon_accounts.models import Account, AccountKind, BusinessLine, Group, Unit
 
@@ -249,3 +249,40 @@ def outstanding_points(*, line_id: int | None = None) -> int:
     if line_id is not None:
         accounts = accounts.filter(line_id=line_id)
     return int(accounts.aggregate(total=Sum("balance_points"))["total"] or 0)
+
+
+def monthly_totals(*, account_ids: list[int], unit: str, since: date) -> list[tuple[date, int]]:
+    """Net amount into these accounts per month (by the period date of each transfer)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT date_trunc('month', period_date)::date, sum(amount) FROM (
+                   SELECT period_date, amount FROM carbon_accounts_transfer
+                    WHERE credit_account_id = ANY(%(ids)s) AND unit = %(unit)s AND period_date >= %(since)s
+                   UNION ALL
+                   SELECT period_date, -amount FROM carbon_accounts_transfer
+                    WHERE debit_account_id = ANY(%(ids)s) AND unit = %(unit)s AND period_date >= %(since)s
+               ) AS movements GROUP BY 1 ORDER BY 1""",
+            {"ids": account_ids, "unit": unit, "since": since},
+        )
+        return [(month, int(total)) for month, total in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    name: str
+    people: int
+    grams: int
+
+
+def leaderboard(*, line_id: int, by: str, limit: int = 20) -> list[LeaderboardRow]:
+    """Teams or offices ranked by the reductions of the people who chose to be shown."""
+    if by not in ("team", "office"):
+        raise ValueError("by must be team or office")
+    rows = (
+        Account.objects.filter(line_id=line_id, kind=AccountKind.PERSONAL, on_leaderboard=True)
+        .exclude(**{by: ""})
+        .values(by)
+        .annotate(people=Count("id"), grams=Sum("balance_g"))
+        .order_by("-grams", by)[:limit]
+    )
+    return [LeaderboardRow(row[by], row["people"], int(row["grams"] or 0)) for row in rows]

@@ -3,6 +3,6 @@ from django.urls import path
 from carbon_accounts import views
 
 urlpatterns = [
-    path("me/", views.my_account, name="my_account"),
     path("me/accounts/<int:account_id>/statement/", views.account_statement, name="account_statement"),
+    path("me/leaderboard/", views.leaderboard, name="leaderboard"),
 ]

@@ -1,24 +1,13 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _t
 
 from carbon_accounts import selectors
-
-
-@login_required
-def my_account(request: HttpRequest) -> HttpResponse:
-    accounts = list(selectors.personal_accounts_of(request.user))
-    return render(
-        request,
-        "carbon_accounts/my_account.html",
-        {
-            "accounts": accounts,
-            "total_g": sum(account.balance_g for account in accounts),
-            "total_points": sum(account.balance_points for account in accounts),
-        },
-    )
+from carbon_accounts.models import Account, Audience
 
 
 @login_required
@@ -28,6 +17,34 @@ def account_statement(request: HttpRequest, account_id: int) -> HttpResponse:
     if account is None:
         raise Http404
     raw_cursor = request.GET.get("cursor", "")
-    cursor = int(raw_cursor) if raw_cursor.isdigit() else None
+    cursor = int(raw_cursor) if raw_cursor.isdigit() and len(raw_cursor) < 19 else None
     page = selectors.statement(account_id=account.pk, cursor=cursor, limit=50)
     return render(request, "carbon_accounts/statement.html", {"account": account, "page": page})
+
+
+@login_required
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    """Teams and offices of the employee line, counting only people who opted in."""
+    account = selectors.personal_accounts_of(request.user).filter(line__audience=Audience.EMPLOYEE).first()
+    if account is None:
+        return render(request, "carbon_accounts/leaderboard.html", {"account": None})
+    if request.method == "POST":
+        shown = request.POST.get("on_leaderboard") == "on"
+        Account.objects.filter(pk=account.pk).update(on_leaderboard=shown)
+        messages.success(
+            request,
+            _t("You are now shown on the leaderboard.")
+            if shown
+            else _t("You are no longer shown on the leaderboard."),
+        )
+        return redirect("leaderboard")
+    assert account.line_id is not None
+    return render(
+        request,
+        "carbon_accounts/leaderboard.html",
+        {
+            "account": account,
+            "teams": selectors.leaderboard(line_id=account.line_id, by="team"),
+            "offices": selectors.leaderboard(line_id=account.line_id, by="office"),
+        },
+    )
