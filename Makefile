@@ -16,11 +16,12 @@ $(INSTALLED): requirements.txt
 
 install: $(INSTALLED) browser
 
-# Debian's Chromium for the page tests; Playwright never downloads a browser of its own.
+# Debian's Chromium (and a CJK font, so Chinese pages render) for the page tests;
+# Playwright never downloads a browser of its own.
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+	@{ command -v chromium >/dev/null && [ -d /usr/share/fonts/opentype/noto ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "Install Debian's chromium and fonts-noto-cjk (sudo apt-get install chromium fonts-noto-cjk) for the browser tests." >&2; exit 1; fi; }
 
 # Sets up and starts the whole platform; Ctrl-C stops it all.
 run: $(INSTALLED)

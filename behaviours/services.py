@@ -17,12 +17,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
 from behaviours.models import Behaviour, BehaviourRecord, RecordFactor, RecordStatus, Region
 from carbon_accounts import services as ledger
-from carbon_accounts.models import Account, AccountKind, BusinessLine, Unit
+from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
 from rewards import services as rewards
 
@@ -82,7 +83,7 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
         account = Account.objects.select_for_update().filter(pk=request.account.pk).first()
         if account is None or account.kind != AccountKind.PERSONAL or account.line_id != request.line.pk:
             raise RecordRefused(
-                "unknown_account", "This person has no account in this business line.", "account"
+                "unknown_account", gettext("This person has no account in this business line."), "account"
             )
         replay = _replay(request, digest)
         if replay is not None:
@@ -134,7 +135,9 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
             if replay is not None:
                 return RecordOutcome(replay, False)
             raise RecordRefused(
-                "duplicate_evidence", "This evidence was already used for another record.", "evidence_id"
+                "duplicate_evidence",
+                gettext("This evidence was already used for another record."),
+                "evidence_id",
             ) from None
         if quantification:
             RecordFactor.objects.bulk_create(
@@ -153,8 +156,10 @@ def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
     if existing is not None and existing.payload_digest != digest:
         raise RecordRefused(
             "idempotency_conflict",
-            f"The key {request.idempotency_key!r} was already used for a different record (#{existing.pk}). "
-            "Use a new key for a new record.",
+            gettext(
+                "The key %(key)s was already used for a different record (#%(record)s). Use a new key for a new record."
+            )
+            % {"key": request.idempotency_key, "record": existing.pk},
             "idempotency_key",
         )
     return existing
@@ -165,25 +170,35 @@ def _validate(request: RecordRequest, today: date) -> Behaviour:
     if behaviour is None:
         raise RecordRefused(
             "unknown_behaviour",
-            f"There is no behaviour {request.behaviour_code!r} in the catalogue.",
+            gettext("There is no behaviour %(code)s in the catalogue.") % {"code": request.behaviour_code},
             "behaviour",
         )
     if behaviour.audience != request.line.audience:
         raise RecordRefused(
             "behaviour_not_for_audience",
-            f"{behaviour.name_en} is a behaviour for {behaviour.audience}s; the {request.line.code} line "
-            f"records behaviours of {request.line.audience}s.",
+            gettext(
+                "%(behaviour)s is a behaviour for %(audience)s; the %(line)s line records behaviours of %(line_audience)s."
+            )
+            % {
+                "behaviour": _name(behaviour),
+                "audience": Audience(behaviour.audience).label,
+                "line": request.line.code,
+                "line_audience": Audience(request.line.audience).label,
+            },
             "behaviour",
         )
     if request.occurred_on > today:
         raise RecordRefused(
-            "future_date", "The date is in the future; record an action once it has happened.", "occurred_on"
+            "future_date",
+            gettext("The date is in the future; record an action once it has happened."),
+            "occurred_on",
         )
     earliest = today - timedelta(days=request.line.backdating_days)
     if request.occurred_on < earliest:
         raise RecordRefused(
             "too_old",
-            f"Actions can be recorded up to {request.line.backdating_days} days back (from {earliest.isoformat()}).",
+            gettext("Actions can be recorded up to %(days)s days back (from %(earliest)s).")
+            % {"days": request.line.backdating_days, "earliest": earliest.isoformat()},
             "occurred_on",
         )
     if (
@@ -192,7 +207,8 @@ def _validate(request: RecordRequest, today: date) -> Behaviour:
     ):
         raise RecordRefused(
             "duplicate_evidence",
-            f"The evidence {request.evidence_id!r} was already used for another record.",
+            gettext("The evidence %(evidence)s was already used for another record.")
+            % {"evidence": request.evidence_id},
             "evidence_id",
         )
     return behaviour
@@ -202,7 +218,35 @@ def _quantity(request: RecordRequest, behaviour: Behaviour) -> Decimal:
     try:
         return pure.parse_quantity(request.quantity)
     except pure.QuantificationError as error:
-        raise RecordRefused("invalid_quantity", f"{error} (unit: {behaviour.unit})", "quantity") from None
+        raise RecordRefused(
+            "invalid_quantity",
+            gettext("%(problem)s (unit: %(unit)s)")
+            % {"problem": _quantity_problem(error), "unit": behaviour.unit},
+            "quantity",
+        ) from None
+
+
+def _name(behaviour: Behaviour) -> str:
+    return behaviour.name_en if (get_language() or "").startswith("en") else behaviour.name_zh
+
+
+def _quantity_problem(error: pure.QuantificationError) -> str:
+    """The pure module speaks English; say the same in the person's language."""
+    text = str(error)
+    for marker, message in (
+        ("not a number", gettext("The quantity is not a number.")),
+        ("not a finite", gettext("The quantity is not a finite number.")),
+        ("must be positive", gettext("The quantity must be positive, not %(value)s.")),
+        ("decimal places", gettext("The quantity has more than 3 decimal places.")),
+        ("too large", gettext("The quantity is too large to be a real action.")),
+    ):
+        if marker in text:
+            return (
+                message % {"value": text.rsplit("not ", 1)[-1].rstrip(".")}
+                if "%(value)s" in message
+                else message
+            )
+    return text
 
 
 def _decimal_or_none(value: object) -> Decimal | None:
@@ -220,7 +264,9 @@ def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
     unknown = set(request.attributes) - allowed
     if unknown:
         raise RecordRefused(
-            "invalid_attribute", f"Unknown attribute(s): {', '.join(sorted(unknown))}.", sorted(unknown)[0]
+            "invalid_attribute",
+            gettext("Unknown attribute(s): %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            sorted(unknown)[0],
         )
     attributes: dict[str, Any] = {}
     if behaviour.needs_occupants:
@@ -231,11 +277,15 @@ def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
             or not str(occupants).isdigit()
         ):
             raise RecordRefused(
-                "invalid_attribute", "A carpool needs the number of occupants, from 2 to 8.", "occupants"
+                "invalid_attribute",
+                gettext("A carpool needs the number of occupants, from 2 to 8."),
+                "occupants",
             )
         if not 2 <= int(occupants) <= 8:
             raise RecordRefused(
-                "invalid_attribute", f"Occupants must be from 2 to 8, not {occupants}.", "occupants"
+                "invalid_attribute",
+                gettext("Occupants must be from 2 to 8, not %(n)s.") % {"n": occupants},
+                "occupants",
             )
         attributes["occupants"] = int(occupants)
     duration = request.attributes.get("duration_minutes")
@@ -243,7 +293,9 @@ def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
         minutes = _decimal_or_none(duration)
         if minutes is None or minutes <= 0 or minutes > 24 * 60:
             raise RecordRefused(
-                "invalid_attribute", "The duration must be minutes, from 1 to 1440.", "duration_minutes"
+                "invalid_attribute",
+                gettext("The duration must be minutes, from 1 to 1440."),
+                "duration_minutes",
             )
         attributes["duration_minutes"] = str(minutes)
     if request.attributes.get("site"):
@@ -261,7 +313,9 @@ def _region(request: RecordRequest, attributes: dict[str, Any]) -> str:
     region = attributes.get("site") or request.region or request.line.default_region
     if not Region.objects.filter(code=region).exists():
         raise RecordRefused(
-            "unknown_region", f"Unknown region {region!r}.", "site" if attributes.get("site") else "region"
+            "unknown_region",
+            gettext("Unknown region %(region)s.") % {"region": region},
+            "site" if attributes.get("site") else "region",
         )
     return str(region)
 
@@ -277,8 +331,15 @@ def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: 
     if behaviour.max_events_per_day is not None and events >= behaviour.max_events_per_day:
         raise RecordRefused(
             "daily_event_limit",
-            f"{behaviour.name_en} can be recorded {behaviour.max_events_per_day} time(s) a day, and "
-            f"{day.isoformat()} already has {events}. Nothing was recorded.",
+            gettext(
+                "%(behaviour)s can be recorded %(limit)s time(s) a day, and %(day)s already has %(count)s. Nothing was recorded."
+            )
+            % {
+                "behaviour": _name(behaviour),
+                "limit": behaviour.max_events_per_day,
+                "day": day.isoformat(),
+                "count": events,
+            },
             "behaviour",
         )
     if behaviour.max_quantity_per_day is None:
@@ -377,7 +438,7 @@ def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
 def reject(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
     if not reason.strip():
         raise RecordRefused(
-            "reason_required", "Say why the record is rejected; the person will see it.", "reason"
+            "reason_required", gettext("Say why the record is rejected; the person will see it."), "reason"
         )
     record = BehaviourRecord.objects.select_for_update().get(pk=record_id)
     if record.status != RecordStatus.PENDING_REVIEW:
@@ -396,7 +457,7 @@ def reject(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
 def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
     """A record found wrong after acceptance: reversing transfers, never an edit."""
     if not reason.strip():
-        raise RecordRefused("reason_required", "Say why the record is reversed.", "reason")
+        raise RecordRefused("reason_required", gettext("Say why the record is reversed."), "reason")
     record = BehaviourRecord.objects.select_for_update().get(pk=record_id)
     if record.status != RecordStatus.ACCEPTED:
         raise RecordRefused(

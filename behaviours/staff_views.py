@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from behaviours import reports, selectors
 from behaviours.models import EmissionFactor
 from carbon_accounts import selectors as ledger_selectors
-from carbon_accounts.models import Audience
+from carbon_accounts.models import Audience, StaffRoleKind
 from carbon_accounts.roles import Access, staff_page
 from rewards import selectors as rewards_selectors
 
@@ -70,6 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "behaviours/staff/dashboard.html",
         {
             "access": access,
+            "role_label": StaffRoleKind(access.role).label,
             "chart_json": json.dumps(chart),
             "operational_kg": Decimal(operational_g) / 1000,
             "ecosystem_kg": Decimal(ecosystem_g) / 1000,

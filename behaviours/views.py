@@ -13,8 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _t
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -309,15 +308,15 @@ def record(request: HttpRequest) -> HttpResponse:
 
 def _record_message(record: Any) -> str:
     if record.status == "pending_review":
-        return _t("Recorded and held for a review: %(reason)s. Nothing is counted until it is approved.") % {
-            "reason": record.review_reason
-        }
-    text = _t("Recorded: %(kg)s kg CO2e reduction, %(points)s green points.") % {
+        return gettext(
+            "Recorded and held for a review: %(reason)s. Nothing is counted until it is approved."
+        ) % {"reason": record.review_reason}
+    text = gettext("Recorded: %(kg)s kg CO2e reduction, %(points)s green points.") % {
         "kg": f"{Decimal(record.reduction_g) / 1000:.3f}",
         "points": record.points,
     }
     if record.cap_note:
-        text += " " + _t("Note: %(cap)s.") % {"cap": record.cap_note}
+        text += " " + gettext("Note: %(cap)s.") % {"cap": record.cap_note}
     return text
 
 
@@ -371,10 +370,10 @@ def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
     try:
         if request.POST.get("decision") == "approve":
             services.approve(record_id=record_id, reviewer=reviewer)
-            messages.success(request, _t("Record %(id)s approved and counted.") % {"id": record_id})
+            messages.success(request, gettext("Record %(id)s approved and counted.") % {"id": record_id})
         else:
             services.reject(record_id=record_id, reviewer=reviewer, reason=request.POST.get("reason", ""))
-            messages.success(request, _t("Record %(id)s rejected.") % {"id": record_id})
+            messages.success(request, gettext("Record %(id)s rejected.") % {"id": record_id})
     except services.RecordRefused as refusal:
         messages.error(request, refusal.message)
     return redirect("review_queue")

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from carbon_accounts import selectors
 from carbon_accounts.models import Account, Audience
@@ -33,9 +33,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         Account.objects.filter(pk=account.pk).update(on_leaderboard=shown)
         messages.success(
             request,
-            _t("You are now shown on the leaderboard.")
+            gettext("You are now shown on the leaderboard.")
             if shown
-            else _t("You are no longer shown on the leaderboard."),
+            else gettext("You are no longer shown on the leaderboard."),
         )
         return redirect("leaderboard")
     assert account.line_id is not None

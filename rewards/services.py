@@ -10,6 +10,7 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
@@ -196,8 +197,10 @@ def withdraw_award(*, source_type: str, source_id: str, reason: str) -> int:
         return 0
     if award.remaining < award.points:
         raise RedemptionRefused(
-            f"{award.points - award.remaining} of the {award.points} points of this record were already "
-            "spent or expired; cancel the redemption first."
+            gettext(
+                "%(used)s of the %(points)s points of this record were already spent or expired; cancel the redemption first."
+            )
+            % {"used": award.points - award.remaining, "points": award.points}
         )
     ledger.reverse_transfer(transfer_id=award.transfer_id, reason=reason)
     PointsAward.objects.filter(pk=award.pk).update(remaining=0)
@@ -270,24 +273,26 @@ def redeem(
 
 def _check_redeemable(account: Account, right: GreenRight | None, today: date) -> None:
     if right is None or not right.active:
-        raise RedemptionRefused("This green right does not exist or is no longer offered.")
+        raise RedemptionRefused(gettext("This green right does not exist or is no longer offered."))
     if right.line_id != account.line_id:
-        raise RedemptionRefused("This green right belongs to another business line's catalogue.")
+        raise RedemptionRefused(gettext("This green right belongs to another business line's catalogue."))
     if today < right.valid_from or (right.valid_to is not None and today > right.valid_to):
-        raise RedemptionRefused("This green right is not on offer today.")
+        raise RedemptionRefused(gettext("This green right is not on offer today."))
     if right.stock is not None and right.stock < 1:
-        raise RedemptionRefused("This green right is out of stock.")
+        raise RedemptionRefused(gettext("This green right is out of stock."))
     if right.limit_per_person is not None:
         taken = Redemption.objects.filter(
             account=account, green_right=right, status=RedemptionStatus.COMPLETED
         ).count()
         if taken >= right.limit_per_person:
             raise RedemptionRefused(
-                f"You have already redeemed this green right {taken} time(s), the most allowed."
+                gettext("You have already redeemed this green right %(count)s time(s), the most allowed.")
+                % {"count": taken}
             )
     if account.balance_points < right.cost_points:
         raise RedemptionRefused(
-            f"This green right costs {right.cost_points} points and you have {account.balance_points}."
+            gettext("This green right costs %(cost)s points and you have %(balance)s.")
+            % {"cost": right.cost_points, "balance": account.balance_points}
         )
 
 
@@ -307,7 +312,9 @@ def _consume_lots(account: Account, points: int) -> dict[str, int]:
         taken[str(lot.pk)] = portion
         needed -= portion
     if needed:
-        raise RedemptionRefused("Your points lots do not cover this redemption; nothing was redeemed.")
+        raise RedemptionRefused(
+            gettext("Your points lots do not cover this redemption; nothing was redeemed.")
+        )
     return taken
 
 

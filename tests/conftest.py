@@ -33,6 +33,16 @@ def _media_in_a_temporary_folder(settings, tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Services called directly answer in the active language; tests read them in English.
+    Requests still choose their own language (LocaleMiddleware), as the page tests show."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     """Real hashing costs a quarter second per sign-in; the tests check behaviour, not cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

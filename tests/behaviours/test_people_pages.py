@@ -18,14 +18,22 @@ EN = {"accept-language": "en"}
 
 def commute(client: Client, **fields: object):  # type: ignore[no-untyped-def]
     form = client.get("/me/commute/", secure=True)
-    data = {"mode": "commute_metro", "distance": "5", "round_trip": "on", "route": "",
-            "occurred_on": timezone.localdate().isoformat(), "idempotency_key": form.context["form"].initial["idempotency_key"]}
+    data = {
+        "mode": "commute_metro",
+        "distance": "5",
+        "round_trip": "on",
+        "route": "",
+        "occurred_on": timezone.localdate().isoformat(),
+        "idempotency_key": form.context["form"].initial["idempotency_key"],
+    }
     data.update({key: value for key, value in fields.items() if value is not None})
     data = {key: value for key, value in data.items() if value is not False}
     return client.post("/me/commute/", data, secure=True, follow=True, headers=EN)
 
 
-def test_a_round_trip_commute_counts_both_ways_and_a_saved_route_is_one_tap(client: Client, reference, make_person) -> None:  # type: ignore[no-untyped-def]
+def test_a_round_trip_commute_counts_both_ways_and_a_saved_route_is_one_tap(
+    client: Client, reference, make_person
+) -> None:  # type: ignore[no-untyped-def]
     person = make_person("employees", team="Treasury", office="Shenzhen HQ")
     client.force_login(person.holder)
     page = commute(client, save_as="Home to HQ").content.decode()
@@ -52,7 +60,9 @@ def test_customers_have_no_commute_form(client: Client, reference, make_person) 
     assert "you have none" in client.get("/me/commute/", secure=True, headers=EN).content.decode()
 
 
-def test_my_account_shows_total_month_breakdown_equivalent_and_expiring_points(client: Client, record, make_person) -> None:  # type: ignore[no-untyped-def]
+def test_my_account_shows_total_month_breakdown_equivalent_and_expiring_points(
+    client: Client, record, make_person
+) -> None:  # type: ignore[no-untyped-def]
     person = make_person("bank")
     record("green_travel_metro", "10", region="GB", person=person)  # 1349 g, 134 points
     record("e_statement", "1", person=person)  # 67 g, 6 points
@@ -72,11 +82,15 @@ def test_the_leaderboard_counts_only_people_who_opted_in(client: Client, record,
     record("commute_metro", "10", region="GB", person=shown)
     record("commute_metro", "20", region="GB", person=hidden)
     client.force_login(shown.holder)
-    assert "No one has opted in yet." in client.get("/me/leaderboard/", secure=True, headers=EN).content.decode()
+    assert (
+        "No one has opted in yet." in client.get("/me/leaderboard/", secure=True, headers=EN).content.decode()
+    )
     client.post("/me/leaderboard/", {"on_leaderboard": "on"}, secure=True)
     assert Account.objects.get(pk=shown.pk).on_leaderboard
     html = client.get("/me/leaderboard/", secure=True, headers=EN).content.decode()
-    assert "Treasury: 1.35 kg" in html and "Shenzhen HQ: 1.35 kg" in html  # the hidden person's 2.70 kg is not counted
+    assert (
+        "Treasury: 1.35 kg" in html and "Shenzhen HQ: 1.35 kg" in html
+    )  # the hidden person's 2.70 kg is not counted
     client.post("/me/leaderboard/", {}, secure=True)
     assert not Account.objects.get(pk=shown.pk).on_leaderboard
 
@@ -90,5 +104,7 @@ def test_the_record_form_filters_by_category(client: Client, reference, make_per
     client.force_login(make_person("employees").holder)
     form = client.get("/me/record/?category=welfare", secure=True).context["form"]
     assert {code for code, _label in form.fields["behaviour"].choices} == {
-        "mangrove_protection", "time_bank_volunteering", "low_carbon_ride_event"
+        "mangrove_protection",
+        "time_bank_volunteering",
+        "low_carbon_ride_event",
     }

@@ -150,7 +150,10 @@ def test_concurrent_redemptions_of_the_last_unit_sell_it_once(reference, make_pe
     barrier = threading.Barrier(len(people))
 
     def attempt(person: Account) -> None:
+        from django.utils import translation
+
         barrier.wait()
+        translation.activate("en")  # a new thread starts in the default language
         try:
             services.redeem(account=person, green_right_id=right.pk, idempotency_key=f"race-{person.pk}")
             result = "ok"
@@ -253,7 +256,13 @@ def test_a_refused_redemption_is_explained(client: Client, record, reference, ma
     person = make_person("bank")
     right = make_right(reference["bank"], cost=100)
     client.force_login(person.holder)
-    response = client.post(f"/me/rights/{right.pk}/redeem/", {"request_key": "x"}, secure=True, follow=True)
+    response = client.post(
+        f"/me/rights/{right.pk}/redeem/",
+        {"request_key": "x"},
+        secure=True,
+        follow=True,
+        headers={"accept-language": "en"},
+    )
     assert "costs 100 points and you have 0" in response.content.decode()
 
 
