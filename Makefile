@@ -52,8 +52,16 @@ lint: $(INSTALLED)
 types: $(INSTALLED)
 	$(VENV)/bin/mypy
 
-# Benchmarks are never part of `make test`. QUICK=1 for a short run.
-bench: $(INSTALLED)
+# Benchmarks are never part of `make test`. QUICK=1 for a short run. The peer ledger
+# (django-hordak) gets its own virtualenv; wrk comes from Debian.
+HORDAK := bench/.venv-hordak/.installed
+$(HORDAK): bench/requirements-hordak.txt
+	@test -x bench/.venv-hordak/bin/python || $(PYTHON) -m venv bench/.venv-hordak
+	bench/.venv-hordak/bin/pip install --quiet -r bench/requirements-hordak.txt
+	@touch $(HORDAK)
+
+bench: $(INSTALLED) $(HORDAK)
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	@exports="$$($(PY) -m config.service_check)" || exit 1; eval "$$exports"; \
 	$(PY) -m bench.run $(if $(QUICK),--quick,)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -144,3 +145,75 @@ def car_kilometres_equivalent(grams: int, *, day: date) -> tuple[Decimal, Emissi
     if factor is None or not factor.value_kgco2e:
         return Decimal(0), None
     return (Decimal(grams) / 1000 / factor.value_kgco2e).quantize(Decimal("0.1")), factor
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    """The catalogue, regions and current methodology and factor rows, read once per version."""
+
+    behaviours: dict[str, Behaviour]
+    parents: dict[str, str | None]
+    methodologies: dict[str, list[pure.MethodologyRow]]
+    factors: dict[str, list[pure.FactorRow]]
+
+
+# A fingerprint of every reference row's version: xmin and ctid change on any insert or update
+# (ctid even within one transaction), and deletes change the count. One cheap query instead of
+# five on every record, and a new factor version is seen at once, never after a delay.
+_REFERENCE_VERSION_SQL = """
+SELECT md5(string_agg(version, ',' ORDER BY version)) FROM (
+    SELECT 'b' || xmin::text || ctid::text AS version FROM behaviours_behaviour
+    UNION ALL SELECT 'r' || xmin::text || ctid::text FROM behaviours_region
+    UNION ALL SELECT 'm' || xmin::text || ctid::text FROM behaviours_methodology
+    UNION ALL SELECT 'f' || xmin::text || ctid::text FROM behaviours_emissionfactor
+) AS rows
+"""
+_snapshot: tuple[str, ReferenceSnapshot] | None = None
+
+
+def reference() -> ReferenceSnapshot:
+    global _snapshot
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_REFERENCE_VERSION_SQL)
+        version = str(cursor.fetchone()[0])
+    if _snapshot is not None and _snapshot[0] == version:
+        return _snapshot[1]
+    methodologies: dict[str, list[pure.MethodologyRow]] = {}
+    for methodology in Methodology.objects.filter(superseded_at__isnull=True):
+        methodologies.setdefault(methodology.behaviour_id, []).append(as_methodology_row(methodology))
+    factors: dict[str, list[pure.FactorRow]] = {}
+    for factor in EmissionFactor.objects.filter(superseded_at__isnull=True):
+        factors.setdefault(factor.activity, []).append(as_factor_row(factor))
+    snapshot = ReferenceSnapshot(
+        behaviours={behaviour.code: behaviour for behaviour in Behaviour.objects.all()},
+        parents=region_parents(),
+        methodologies=methodologies,
+        factors=factors,
+    )
+    _snapshot = (version, snapshot)
+    return snapshot
+
+
+def quantify_with(
+    snapshot: ReferenceSnapshot,
+    *,
+    behaviour_code: str,
+    quantity: Decimal,
+    region: str,
+    day: date,
+    occupants: int | None = None,
+) -> pure.Quantification:
+    rows = snapshot.methodologies.get(behaviour_code, [])
+    activities = {activity for row in rows for activity in row.activities}
+    return pure.quantify(
+        behaviour=behaviour_code,
+        quantity=quantity,
+        region=region,
+        day=day,
+        parents=snapshot.parents,
+        methodologies=rows,
+        factors=[factor for activity in activities for factor in snapshot.factors.get(activity, [])],
+        occupants=occupants,
+    )

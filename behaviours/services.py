@@ -21,7 +21,7 @@ from django.utils.translation import get_language, gettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
-from behaviours.models import Behaviour, BehaviourRecord, RecordFactor, RecordStatus, Region
+from behaviours.models import Behaviour, BehaviourRecord, RecordFactor, RecordStatus
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
@@ -88,12 +88,13 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
         replay = _replay(request, digest)
         if replay is not None:
             return RecordOutcome(replay, False)
-        behaviour = _validate(request, today)
+        reference = selectors.reference()
+        behaviour = _validate(request, today, reference)
         quantity = _quantity(request, behaviour)
         attributes = _attributes(request, behaviour)
-        region = _region(request, attributes)
+        region = _region(request, attributes, reference)
         counted, cap_note = _apply_caps(account, behaviour, quantity, request.occurred_on)
-        quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes)
+        quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes, reference)
         hold = plausibility.hold_reasons(
             behaviour=behaviour.code,
             quantity=quantity,
@@ -165,8 +166,8 @@ def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
     return existing
 
 
-def _validate(request: RecordRequest, today: date) -> Behaviour:
-    behaviour = Behaviour.objects.filter(code=request.behaviour_code).first()
+def _validate(request: RecordRequest, today: date, reference: selectors.ReferenceSnapshot) -> Behaviour:
+    behaviour = reference.behaviours.get(request.behaviour_code)
     if behaviour is None:
         raise RecordRefused(
             "unknown_behaviour",
@@ -308,10 +309,12 @@ def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
     return attributes
 
 
-def _region(request: RecordRequest, attributes: dict[str, Any]) -> str:
+def _region(
+    request: RecordRequest, attributes: dict[str, Any], reference: selectors.ReferenceSnapshot
+) -> str:
     # An office action is counted on its site's grid; anything else where the person is.
     region = attributes.get("site") or request.region or request.line.default_region
-    if not Region.objects.filter(code=region).exists():
+    if region not in reference.parents:
         raise RecordRefused(
             "unknown_region",
             gettext("Unknown region %(region)s.") % {"region": region},
@@ -355,12 +358,18 @@ def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: 
 
 
 def _quantify(
-    behaviour: Behaviour, counted: Decimal, region: str, day: date, attributes: dict[str, Any]
+    behaviour: Behaviour,
+    counted: Decimal,
+    region: str,
+    day: date,
+    attributes: dict[str, Any],
+    reference: selectors.ReferenceSnapshot,
 ) -> pure.Quantification | None:
     if not behaviour.accrues_reduction:
         return None
     try:
-        resolved = selectors.quantify(
+        resolved = selectors.quantify_with(
+            reference,
             behaviour_code=behaviour.code,
             quantity=Decimal(1),
             region=region,
@@ -379,11 +388,14 @@ def _quantify(
 
 
 def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
+    """The reduction and the points in one ledger posting (one lock of the person, one insert)."""
+    transfers: list[TransferRequest] = []
     if record.reduction_g > 0:
-        issuance = ledger.system_account(line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE)
-        transfer_id, _created = ledger.post_transfer(
-            transfer=TransferRequest(
-                debit_account_id=issuance.pk,
+        transfers.append(
+            TransferRequest(
+                debit_account_id=ledger.system_account_id(
+                    line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE
+                ),
                 credit_account_id=record.account_id,
                 amount=record.reduction_g,
                 unit=Unit.GRAMS_CO2E,
@@ -398,9 +410,9 @@ def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
                 description=behaviour.name_en,
             )
         )
-        record.reduction_transfer_id = transfer_id
-    outcome = rewards.award_points(
+    plan = rewards.plan_award(
         account=record.account,
+        line_code=record.line.code,
         behaviour_code=behaviour.code,
         catalogue_points_per_event=behaviour.points_per_event,
         reduction_g=record.reduction_g,
@@ -408,7 +420,21 @@ def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
         source_id=str(record.pk),
         earned_on=timezone.localdate(),
     )
-    record.points = outcome.points
+    if plan.transfer is not None:
+        transfers.append(plan.transfer)
+    if not transfers:
+        return
+    posted = ledger.post_transfers(transfers=transfers)
+    if record.reduction_g > 0:
+        record.reduction_transfer_id = posted.transfer_ids[0]
+    if plan.transfer is not None:
+        rewards.record_award(
+            plan=plan,
+            account=record.account,
+            behaviour_code=behaviour.code,
+            transfer_id=posted.transfer_ids[-1],
+        )
+    record.points = plan.points
     record.save(update_fields=["reduction_transfer_id", "points"])
 
 

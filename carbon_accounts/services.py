@@ -181,6 +181,20 @@ def system_account(*, line_id: int, kind: str) -> Account:
     return Account.objects.get(line_id=line_id, kind=kind)
 
 
+# System accounts are opened once per line and never deleted (PROTECT), so their ids can be
+# remembered for the life of the process: one query fewer on every posting path.
+_system_account_ids: dict[tuple[int, str], int] = {}
+
+
+def system_account_id(*, line_id: int, kind: str) -> int:
+    key = (line_id, kind)
+    if key not in _system_account_ids:
+        _system_account_ids[key] = Account.objects.values_list("pk", flat=True).get(
+            line_id=line_id, kind=kind
+        )
+    return _system_account_ids[key]
+
+
 # --- Posting ----------------------------------------------------------------------------------
 
 

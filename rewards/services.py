@@ -105,38 +105,40 @@ class AwardOutcome:
     award: PointsAward | None
 
 
-def award_points(
+@dataclass(frozen=True)
+class AwardPlan:
+    """The points a source record earns and the transfer that will carry them (None for 0 points)."""
+
+    points: int
+    transfer: TransferRequest | None
+    rule: PointsRule | None
+    explanation: dict[str, object]
+
+
+def plan_award(
     *,
     account: Account,
+    line_code: str,
     behaviour_code: str,
     catalogue_points_per_event: int | None,
     reduction_g: int,
     source_type: str,
     source_id: str,
     earned_on: date,
-) -> AwardOutcome:
-    """Award the points a recorded behaviour earns, as a ledger transfer from the line's budget.
-
-    Called inside the recording transaction; idempotent per source record.
-    """
+) -> AwardPlan:
+    """Work out an award without writing it, so the caller can post it with its own transfers."""
     assert account.line_id is not None
-    existing = PointsAward.objects.filter(source_type=source_type, source_id=source_id).first()
-    if existing is not None:
-        return AwardOutcome(existing.points, existing)
     behaviour_rule, default_rule = _rules_for(account.line_id, behaviour_code)
+    rules = (behaviour_rule, default_rule)
     per_event = next(
-        (r.points_per_event for r in (behaviour_rule, default_rule) if r and r.points_per_event is not None),
+        (r.points_per_event for r in rules if r and r.points_per_event is not None),
         catalogue_points_per_event,
     )
-    grams_per_point = next(
-        (r.grams_per_point for r in (behaviour_rule, default_rule) if r and r.grams_per_point), None
-    )
-    daily_cap = next(
-        (r.daily_cap for r in (behaviour_rule, default_rule) if r and r.daily_cap is not None), None
-    )
+    grams_per_point = next((r.grams_per_point for r in rules if r and r.grams_per_point), None)
+    daily_cap = next((r.daily_cap for r in rules if r and r.daily_cap is not None), None)
     before_cap = (per_event or 0) + (reduction_g // grams_per_point if grams_per_point else 0)
     points = before_cap
-    if daily_cap is not None:
+    if daily_cap is not None and points:
         earned_today = (
             PointsAward.objects.filter(account=account, earned_on=earned_on).aggregate(total=Sum("points"))[
                 "total"
@@ -144,12 +146,21 @@ def award_points(
             or 0
         )
         points = max(0, min(points, daily_cap - earned_today))
-    if points == 0:
-        return AwardOutcome(0, None)
-    budget = ledger.system_account(line_id=account.line_id, kind=AccountKind.POINTS_BUDGET)
-    transfer_id, _created = ledger.post_transfer(
-        transfer=TransferRequest(
-            debit_account_id=budget.pk,
+    rule = behaviour_rule or default_rule
+    explanation: dict[str, object] = {
+        "rule": f"{line_code}/{rule.behaviour_code or '*'} v{rule.version}" if rule else "catalogue",
+        "points_per_event": per_event,
+        "grams_per_point": grams_per_point,
+        "reduction_g": reduction_g,
+        "before_cap": before_cap,
+        "daily_cap": daily_cap,
+    }
+    transfer = None
+    if points:
+        transfer = TransferRequest(
+            debit_account_id=ledger.system_account_id(
+                line_id=account.line_id, kind=AccountKind.POINTS_BUDGET
+            ),
             credit_account_id=account.pk,
             amount=points,
             unit=Unit.POINTS,
@@ -162,30 +173,64 @@ def award_points(
             idempotency_key=f"{source_type}:{source_id}",
             description=f"points for {behaviour_code}",
         )
-    )
-    rule = behaviour_rule or default_rule
-    award = PointsAward.objects.create(
-        line_id=account.line_id,
+    return AwardPlan(points, transfer, rule, explanation)
+
+
+def record_award(*, plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
+    """Keep the award (the lot that can be spent and expire) of a posted plan."""
+    assert plan.transfer is not None
+    return PointsAward.objects.create(
+        line_id=plan.transfer.line_id,
         account=account,
+        source_type=plan.transfer.source_type,
+        source_id=plan.transfer.source_id,
+        behaviour_code=behaviour_code,
+        points=plan.points,
+        remaining=plan.points,
+        rule=plan.rule,
+        explanation=plan.explanation,
+        transfer_id=transfer_id,
+        earned_on=plan.transfer.period_date,
+        expires_on=expiry_date(plan.transfer.period_date),
+    )
+
+
+def award_points(
+    *,
+    account: Account,
+    behaviour_code: str,
+    catalogue_points_per_event: int | None,
+    reduction_g: int,
+    source_type: str,
+    source_id: str,
+    earned_on: date,
+) -> AwardOutcome:
+    """Award the points a recorded behaviour earns, as a ledger transfer from the line's budget.
+
+    Idempotent per source record.
+    """
+    existing = PointsAward.objects.filter(source_type=source_type, source_id=source_id).first()
+    if existing is not None:
+        return AwardOutcome(existing.points, existing)
+    assert account.line_id is not None
+    line_code = BusinessLine.objects.values_list("code", flat=True).get(pk=account.line_id)
+    plan = plan_award(
+        account=account,
+        line_code=line_code,
+        behaviour_code=behaviour_code,
+        catalogue_points_per_event=catalogue_points_per_event,
+        reduction_g=reduction_g,
         source_type=source_type,
         source_id=source_id,
-        behaviour_code=behaviour_code,
-        points=points,
-        remaining=points,
-        rule=rule,
-        explanation={
-            "rule": str(rule) if rule else "catalogue",
-            "points_per_event": per_event,
-            "grams_per_point": grams_per_point,
-            "reduction_g": reduction_g,
-            "before_cap": before_cap,
-            "daily_cap": daily_cap,
-        },
-        transfer_id=transfer_id,
         earned_on=earned_on,
-        expires_on=expiry_date(earned_on),
     )
-    return AwardOutcome(points, award)
+    if plan.transfer is None:
+        return AwardOutcome(0, None)
+    transfer_id, _created = ledger.post_transfer(transfer=plan.transfer)
+    return AwardOutcome(
+        plan.points,
+        record_award(plan=plan, account=account, behaviour_code=behaviour_code, transfer_id=transfer_id),
+    )
 
 
 def withdraw_award(*, source_type: str, source_id: str, reason: str) -> int:

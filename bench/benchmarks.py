@@ -1,0 +1,539 @@
+"""The benchmarks of bench/BENCHMARKS.md. Each runs in its own process (so peak memory is its own):
+`python -m bench.benchmarks NAME [--quick]` prints one RESULT line of JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, bench_database_url, peak_rss_mb, percentile, report, setup_django
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _today():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+# --- 1. Recording single behaviours through the service, 2 concurrent clients ---------------------
+
+
+def _record_client(client: int, clients: int, seconds: float, account_ids: list[int], queue: Any) -> None:
+    from django.db import connections
+
+    from behaviours.services import RecordRefused, RecordRequest, record_behaviour
+    from carbon_accounts.models import Account, BusinessLine
+
+    connections.close_all()
+    line = BusinessLine.objects.get(code="bank")
+    accounts = {a.pk: a for a in Account.objects.filter(pk__in=account_ids[client::clients])}
+    mine = list(accounts.values())
+    done = refused = 0
+    deadline = time.perf_counter() + seconds
+    number = 0
+    while time.perf_counter() < deadline:
+        account = mine[number % len(mine)]
+        number += 1
+        try:
+            record_behaviour(
+                request=RecordRequest(
+                    line=line,
+                    account=account,
+                    behaviour_code="green_travel_metro",
+                    quantity="10",
+                    occurred_on=_today(),
+                    source="bench",
+                    idempotency_key=f"single-{os.getpid()}-{number}",
+                    region="CN-SZ",
+                )
+            )
+            done += 1
+        except RecordRefused:
+            refused += 1
+    queue.put((done, refused))
+
+
+def record_single(quick: bool) -> None:
+    from django.db import connections
+
+    from bench import generate
+
+    seconds = 10.0 if quick else 30.0
+    clients = 2
+    # Enough people that nobody reaches a daily cap or the burst rule during the run.
+    account_ids = generate.accounts(line_code="bank", count=20_000, prefix="S")
+    connections.close_all()
+    queue: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_record_client, args=(n, clients, seconds, account_ids, queue))
+        for n in range(clients)
+    ]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    done = sum(r[0] for r in results)
+    report(
+        records=done,
+        refused=sum(r[1] for r in results),
+        seconds=round(elapsed, 2),
+        records_per_second=round(done / elapsed, 1),
+        clients=clients,
+    )
+
+
+def hordak_peer(quick: bool) -> None:
+    """The same load on django-hordak's transfer_to, in its own virtualenv (see hordak_peer.py)."""
+    python = ROOT / "bench" / ".venv-hordak" / "bin" / "python"
+    result = subprocess.run(
+        [
+            str(python),
+            str(ROOT / "bench" / "hordak_peer.py"),
+            "--seconds",
+            "10" if quick else "30",
+            "--clients",
+            "2",
+        ],
+        env={**os.environ, "DATABASE_URL": bench_database_url("bench_hordak")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(result.stdout, end="")
+
+
+# --- 2. The same over HTTP: gunicorn with 2 workers, wrk -------------------------------------------
+
+
+def _gunicorn(port: int) -> subprocess.Popen[bytes]:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": bench_database_url("bench_platform"),
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PLATFORM_ENV_FILE": "",
+        "DEBUG": "false",
+    }
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+WRK_SCRIPT = """
+counter = 0
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+local prefix = tostring(math.random(1, 1000000000))
+request = function()
+  counter = counter + 1
+  local person = "H" .. ((counter * 7919 + tonumber(prefix)) % 20000)
+  local body = '{"person":"' .. person .. '","behaviour":"green_travel_metro","quantity":"10","occurred_on":"%(day)s","region":"CN-SZ"}'
+  return wrk.format("POST", nil, {["Authorization"] = "Bearer %(key)s", ["Content-Type"] = "application/json",
+                                  ["Idempotency-Key"] = prefix .. "-" .. counter}, body)
+end
+"""
+
+
+def _seconds(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+
+def http_records(quick: bool) -> None:
+    from carbon_accounts import credentials
+    from carbon_accounts.models import BusinessLine
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (make bench installs it with apt)")
+    _credential, key = credentials.issue(
+        name="bench", line=BusinessLine.objects.get(code="bank"), rate_per_minute=10**8
+    )
+    port = _free_port()
+    server = _gunicorn(port)
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_SCRIPT % {"day": _today().isoformat(), "key": key})
+        seconds = 10 if quick else 30
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                "-c8",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}/api/v1/lines/bank/records",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    latencies = dict(re.findall(r"\s+(50|99)%\s+(\S+)", output))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    report(
+        requests_per_second=rate,
+        p50_ms=round(_seconds(latencies["50"]) * 1000, 2),
+        p99_ms=round(_seconds(latencies["99"]) * 1000, 2),
+        non_2xx=int(errors.group(1)) if errors else 0,
+        seconds=seconds,
+        connections=8,
+    )
+
+
+# --- 3. Bulk ingestion of 10,000-record requests, against a bare COPY ------------------------------
+
+
+def bulk(quick: bool) -> None:
+    import httpx
+    import psycopg
+
+    from carbon_accounts import credentials
+    from carbon_accounts.models import BusinessLine
+
+    requests_count = 2 if quick else 5
+    size = 10_000
+    day = _today().isoformat()
+    _credential, key = credentials.issue(
+        name="bench bulk", line=BusinessLine.objects.get(code="bank"), rate_per_minute=10**8
+    )
+    bodies = []
+    for request_number in range(requests_count):
+        rows = [
+            {
+                "idempotency_key": f"bulk-{time.time_ns()}-{request_number}-{n}",
+                "person": f"K{(request_number * size + n) % 50_000}",
+                "behaviour": "green_travel_metro",
+                "quantity": "10",
+                "occurred_on": day,
+                "region": "CN-SZ",
+            }
+            for n in range(size)
+        ]
+        bodies.append("\n".join(json.dumps(row) for row in rows).encode())
+    port = _free_port()
+    server = _gunicorn(port)
+    try:
+        started = time.perf_counter()
+        accepted = 0
+        for body in bodies:
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/lines/bank/records/bulk",
+                content=body,
+                timeout=600,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+            )
+            answer.raise_for_status()
+            accepted += answer.json()["accepted"]
+        elapsed = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    # The limit of this stack: COPY of the same rows into a bare table with one unique index.
+    with psycopg.connect(
+        bench_database_url("bench_platform").replace("postgres://", "postgresql://", 1)
+    ) as connection:
+        connection.execute("DROP TABLE IF EXISTS bench_copy_target")
+        connection.execute(
+            "CREATE UNLOGGED TABLE bench_copy_target (idempotency_key text, person text, behaviour text, quantity numeric,"
+            " occurred_on date, region text)"
+        )
+        connection.execute("CREATE UNIQUE INDEX ON bench_copy_target (idempotency_key)")
+        copy_started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for body in bodies:
+                with cursor.copy("COPY bench_copy_target FROM STDIN") as copy:
+                    for line in body.splitlines():
+                        row = json.loads(line)
+                        copy.write_row(
+                            (
+                                row["idempotency_key"],
+                                row["person"],
+                                row["behaviour"],
+                                row["quantity"],
+                                row["occurred_on"],
+                                row["region"],
+                            )
+                        )
+        connection.commit()
+        copy_elapsed = time.perf_counter() - copy_started
+        connection.execute("DROP TABLE bench_copy_target")
+    total = requests_count * size
+    report(
+        records=total,
+        accepted=accepted,
+        seconds=round(elapsed, 2),
+        records_per_second=round(total / elapsed, 1),
+        copy_seconds=round(copy_elapsed, 3),
+        copy_records_per_second=round(total / copy_elapsed, 1),
+    )
+
+
+# --- 4. Filing a period of fileable reductions through the simulator --------------------------------
+
+
+def filing(quick: bool, size: int | None = None) -> None:
+    import httpx
+    from django.conf import settings
+
+    from bench import generate
+    from exchange_bridge import services
+    from exchange_bridge.models import BatchState, FilingBatch
+
+    count = size or (100_000 if quick else 1_000_000)
+    yesterday = _today() - timedelta(days=1)
+    accounts = generate.accounts(line_code="employees", count=50_000, prefix="F")
+    generate.records(
+        line_code="employees",
+        account_ids=accounts,
+        count=count,
+        first_day=yesterday,
+        days=1,
+        behaviour="remote_meeting",
+        quantity=100,
+        tag=f"filing-{count}",
+        with_transfers=False,
+    )
+    storage = Path(tempfile.mkdtemp()) / "seee.sqlite3"
+    port = _free_port()
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "run_exchange_simulator",
+            "--exchange",
+            "seee",
+            "--port",
+            str(port),
+            "--storage",
+            str(storage),
+            "--review-delay",
+            "0",
+            "--member",
+            "BENCH-EMP:bench-key:bench-secret",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    settings.EXCHANGE_MEMBERSHIPS = {
+        "employees": {
+            "exchange": "seee",
+            "url": f"http://127.0.0.1:{port}",
+            "member_id": "BENCH-EMP",
+            "key_id": "bench-key",
+            "secret": "bench-secret",
+            "salt": "bench",
+            "period_days": 1,
+        }
+    }
+    settings.EXCHANGE_POLL_SECONDS = 0
+    settings.EXCHANGE_REQUEST_TIMEOUT = 120
+    try:
+        started = time.perf_counter()
+        batch_ids = services.close_periods()
+        for batch_id in batch_ids:
+            services.submit(batch_id=batch_id)
+        pending = set(batch_ids)
+        while pending:
+            for batch_id in list(pending):
+                services.poll(batch_id=batch_id)
+                if FilingBatch.objects.get(pk=batch_id).state in (BatchState.CERTIFIED, BatchState.REJECTED):
+                    pending.discard(batch_id)
+        elapsed = time.perf_counter() - started
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    certified = FilingBatch.objects.filter(pk__in=batch_ids, state=BatchState.CERTIFIED).count()
+    report(
+        items=count,
+        batches=len(batch_ids),
+        certified_batches=certified,
+        seconds=round(elapsed, 1),
+        items_per_second=round(count / elapsed, 1),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+    )
+
+
+# --- 5. Exporting a quarter of group reductions ------------------------------------------------------
+
+
+def export(quick: bool) -> None:
+    from behaviours import reports
+    from bench import generate
+
+    employees = 300_000
+    count = 1_000_000 if quick else 20_000_000
+    today = _today()
+    quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    accounts = generate.accounts(line_code="employees", count=employees, prefix="X")
+    generated = time.perf_counter()
+    generate.records(
+        line_code="employees",
+        account_ids=accounts,
+        count=count,
+        first_day=quarter_start,
+        days=max(1, (today - quarter_start).days),
+        tag=f"export-{count}",
+    )
+    generation_seconds = time.perf_counter() - generated
+    period = reports.parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    output = Path(tempfile.mkdtemp()) / "export.xlsx"
+    started = time.perf_counter()
+    reports.write_xlsx(period, None, output)
+    elapsed = time.perf_counter() - started
+    report(
+        employees=employees,
+        records=count,
+        seconds=round(elapsed, 2),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        file_bytes=output.stat().st_size,
+        generation_seconds=round(generation_seconds, 1),
+    )
+
+
+# --- 6. A person's account page and statement API with a million transfers ----------------------------
+
+
+def statement(quick: bool) -> None:
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from bench import generate
+    from carbon_accounts.models import Account
+
+    total = 1_000_000
+    existing = connection.cursor()
+    existing.execute("SELECT count(*) FROM carbon_accounts_transfer")
+    have = existing.fetchone()[0]
+    accounts = generate.accounts(line_code="bank", count=10_000, prefix="T")
+    if have < total:
+        generate.records(
+            line_code="bank",
+            account_ids=accounts,
+            count=total - have,
+            first_day=_today() - timedelta(days=60),
+            days=60,
+            behaviour="green_travel_metro",
+            tag="statement",
+        )
+    user = get_user_model().objects.create_user(
+        f"bench{time.time_ns()}@bench.example", password="bench-pass-1"
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    mine = Account.objects.get(pk=accounts[0])
+    Account.objects.filter(pk=mine.pk).update(holder=user)
+    client = Client()
+    client.force_login(user)
+    timings: dict[str, list[float]] = {"account_page": [], "statement_api": []}
+    rounds = 100 if quick else 300
+    for _ in range(10):  # warm up
+        client.get("/me/", secure=True)
+    for _ in range(rounds):
+        started = time.perf_counter()
+        assert client.get("/me/", secure=True).status_code == 200
+        timings["account_page"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert (
+            client.get(f"/api/v1/me/accounts/{mine.pk}/statement", {"limit": 50}, secure=True).status_code
+            == 200
+        )
+        timings["statement_api"].append(time.perf_counter() - started)
+    existing.execute("SELECT count(*) FROM carbon_accounts_transfer")
+    transfers = existing.fetchone()[0]
+    existing.execute("SELECT count(*) FROM carbon_accounts_transfer WHERE credit_account_id = %s", [mine.pk])
+    own = existing.fetchone()[0]
+    report(
+        transfers_in_database=transfers,
+        transfers_of_the_person=own,
+        requests=rounds,
+        account_page_p95_ms=round(percentile(timings["account_page"], 0.95) * 1000, 2),
+        account_page_p50_ms=round(percentile(timings["account_page"], 0.5) * 1000, 2),
+        statement_api_p95_ms=round(percentile(timings["statement_api"], 0.95) * 1000, 2),
+        statement_api_p50_ms=round(percentile(timings["statement_api"], 0.5) * 1000, 2),
+    )
+
+
+BENCHMARKS = {
+    "record_single": record_single,
+    "hordak_peer": hordak_peer,
+    "http_records": http_records,
+    "bulk": bulk,
+    "filing": filing,
+    "export": export,
+    "statement": statement,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--size", type=int, default=None)
+    arguments = parser.parse_args()
+    if arguments.name != "hordak_peer":
+        setup_django()
+    if arguments.name == "filing" and arguments.size:
+        filing(arguments.quick, arguments.size)
+    else:
+        BENCHMARKS[arguments.name](arguments.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Shared by the benchmarks: the bench database, Django set-up, timing and peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_database_url(name: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def setup_django(database: str = "bench_platform") -> None:
+    os.environ["DATABASE_URL"] = bench_database_url(database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["PLATFORM_ENV_FILE"] = ""
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def stopwatch() -> Iterator[dict[str, float]]:
+    result: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result["seconds"] = time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def report(**figures: Any) -> None:
+    """Each benchmark prints one JSON line; bench/run.py collects it."""
+    print("RESULT " + json.dumps(figures, default=str), flush=True)
+
+
+__all__ = ["percentile", "report", "statistics", "stopwatch"]

@@ -1,0 +1,132 @@
+"""Data at group scale, generated inside PostgreSQL (INSERT ... SELECT generate_series):
+no Python loop touches a row, so millions of rows take seconds to minutes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+
+def _one(sql: str, parameters: Any = None) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+
+def _run(sql: str, parameters: Any = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        return int(cursor.rowcount)
+
+
+def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
+    """`count` personal accounts (no sign-in) in a line, numbered `<prefix>00000001`...; reused if present."""
+    line_id = _one("SELECT id FROM carbon_accounts_businessline WHERE code = %s", [line_code])
+    existing = int(
+        str(
+            _one(
+                "SELECT count(*) FROM carbon_accounts_account WHERE line_id = %s AND external_ref LIKE %s",
+                [line_id, f"{prefix}%"],
+            )
+        )
+    )
+    if existing < count:
+        _run(
+            """INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
+                   on_leaderboard, balance_g, balance_points, opened_at)
+               SELECT 'personal', %(line)s, NULL, %(prefix)s || lpad(g::text, 8, '0'), 'bench ' || g,
+                      'Team ' || (g %% 40), 'Office ' || (g %% 6), false, 0, 0, now()
+                 FROM generate_series(%(start)s, %(stop)s) g""",
+            {"line": line_id, "prefix": prefix, "start": existing + 1, "stop": count},
+        )
+    _run("ANALYZE carbon_accounts_account")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM carbon_accounts_account WHERE line_id = %s AND external_ref LIKE %s ORDER BY id LIMIT %s",
+            [line_id, f"{prefix}%", count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def records(
+    *,
+    line_code: str,
+    account_ids: list[int],
+    count: int,
+    first_day: date,
+    days: int,
+    behaviour: str = "commute_metro",
+    region: str = "CN-SZ",
+    quantity: int = 10,
+    tag: str = "bench",
+    with_transfers: bool = True,
+) -> tuple[int, int]:
+    """`count` accepted, fileable records of `behaviour` spread over `days` days from `first_day`,
+    with their factor links and (optionally) their reduction transfers. Returns the id range."""
+    from behaviours.models import Behaviour
+    from behaviours.selectors import quantify
+
+    result = quantify(behaviour_code=behaviour, quantity=quantity, region=region, day=first_day)  # type: ignore[arg-type]
+    category = Behaviour.objects.get(code=behaviour).ghg_category
+    line_id = _one("SELECT id FROM carbon_accounts_businessline WHERE code = %s", [line_code])
+    before = int(str(_one("SELECT coalesce(max(id), 0) FROM behaviours_behaviourrecord")))
+    _run(
+        """INSERT INTO behaviours_behaviourrecord (quantity, counted_quantity, cap_note, occurred_on, attributes,
+               evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g, ghg_category,
+               fileable, points, reduction_transfer_id, created_at, decided_at, decided_by, account_id, behaviour_id,
+               line_id, methodology_id, region_id)
+           SELECT %(quantity)s, %(quantity)s, '', %(first)s::date + (g %% %(days)s), '{}', '', %(tag)s,
+                  %(tag)s || '-' || g, '', 'accepted', '', %(grams)s, %(category)s, %(fileable)s, 0, NULL, now(), NULL, '',
+                  (%(accounts)s::bigint[])[1 + (g %% %(account_count)s)], %(behaviour)s, %(line)s, %(methodology)s,
+                  %(region)s
+             FROM generate_series(1, %(count)s) g""",
+        {
+            "quantity": quantity,
+            "first": first_day,
+            "days": days,
+            "tag": tag,
+            "grams": result.reduction_g,
+            "category": category,
+            "fileable": result.methodology.fileable,
+            "accounts": account_ids,
+            "account_count": len(account_ids),
+            "behaviour": behaviour,
+            "line": line_id,
+            "methodology": result.methodology.row_id,
+            "region": region,
+            "count": count,
+        },
+    )
+    after = int(str(_one("SELECT max(id) FROM behaviours_behaviourrecord")))
+    for role, factor in zip(("a", "b"), result.factors, strict=False):
+        _run(
+            """INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
+               SELECT id, %(factor)s, %(role)s FROM behaviours_behaviourrecord WHERE id > %(before)s AND id <= %(after)s""",
+            {"factor": factor.row_id, "role": role, "before": before, "after": after},
+        )
+    if with_transfers:
+        issuance = _one(
+            "SELECT id FROM carbon_accounts_account WHERE line_id = %s AND kind = 'reduction_issuance'",
+            [line_id],
+        )
+        _run(
+            """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
+                   source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
+                   payload_digest, reverses_id, description, created_at)
+               SELECT %(issuance)s, account_id, reduction_g, 'gCO2e', 'reduction', line_id, 'behaviour_record',
+                      id::text, ghg_category, occurred_on, 'behaviour_record', id::text, '', NULL, '', now()
+                 FROM behaviours_behaviourrecord WHERE id > %(before)s AND id <= %(after)s""",
+            {"issuance": issuance, "before": before, "after": after},
+        )
+        _run(
+            """UPDATE carbon_accounts_account a SET balance_g = a.balance_g + s.grams
+                 FROM (SELECT account_id, sum(reduction_g) AS grams FROM behaviours_behaviourrecord
+                        WHERE id > %(before)s AND id <= %(after)s GROUP BY account_id) s
+                WHERE a.id = s.account_id""",
+            {"before": before, "after": after},
+        )
+    _run("ANALYZE")
+    return before + 1, after

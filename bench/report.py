@@ -1,0 +1,77 @@
+"""Write bench/BENCHMARKS.md from one run's results: each figure beside its baseline and target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def write_markdown(summary: dict[str, Any], path: Path) -> None:
+    r = summary["results"]
+    m = summary["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Every figure below comes from one run of `make bench"
+        + (" QUICK=1" if summary["mode"] == "QUICK=1" else "")
+        + "`, each beside a baseline measured in the same run.",
+        "Benchmarks are never part of `make test`, and no test has a timing threshold.",
+        "",
+        f"- Date: {summary['date']} ({summary['mode']} run, {summary['total_seconds']} s in all)",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}",
+        f"- Python {m['python']}, PostgreSQL {m['postgresql']} (the local server, shared by the load tools)",
+        "- Reproduce: `make bench` (or `make bench QUICK=1`); raw figures in `bench/results/latest.json`.",
+        "",
+        "| # | What | Figure | Baseline (same run) | Ratio | Target | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    if "record_single" in r and "hordak_peer" in r:
+        ours, peer = r["record_single"]["records_per_second"], r["hordak_peer"]["transfers_per_second"]
+        lines.append(
+            f"| 1 | Record one behaviour through the service (validate, quantify, ledger, points; one transaction each), 2 clients | "
+            f"{ours:,.0f} records/s | django-hordak `transfer_to`: {peer:,.0f} transfers/s | {ours / peer:.2f} x | >= 3 x | {_verdict(ours >= 3 * peer)} |"
+        )
+    if "http_records" in r:
+        h = r["http_records"]
+        ok = h["requests_per_second"] >= 500 and h["p99_ms"] < 50
+        lines.append(
+            f"| 2 | The same over HTTP (gunicorn, 2 workers; wrk, 8 connections, {h['seconds']} s) | "
+            f"{h['requests_per_second']:,.0f} requests/s, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms ({h['non_2xx']} non-2xx) | "
+            f"benchmark 1 in-process: {r.get('record_single', {}).get('records_per_second', 0):,.0f}/s | | >= 500/s, p99 < 50 ms | {_verdict(ok)} |"
+        )
+    if "bulk" in r:
+        b = r["bulk"]
+        share = b["records_per_second"] / b["copy_records_per_second"]
+        ok = b["records_per_second"] >= 50_000 and share >= 0.2
+        lines.append(
+            f"| 3 | Bulk ingestion, {b['records']:,} records in 10,000-record requests, end to end | {b['records_per_second']:,.0f} records/s "
+            f"| psycopg COPY into a bare table with one unique index: {b['copy_records_per_second']:,.0f} records/s | {share:.3f} | "
+            f">= 50,000/s and >= 0.2 | {_verdict(ok)} |"
+        )
+    for size, f in sorted(r.get("filing", {}).items(), key=lambda item: int(item[0])):
+        lines.append(
+            f"| 4 | Filing {int(size):,} fileable reductions of one line to certified through the simulator ({f['batches']} batches) | "
+            f"{f['items_per_second']:,.0f} items/s, peak {f['peak_rss_mb']} MB | | | memory flat, < 500 MB | {_verdict(f['peak_rss_mb'] < 500)} |"
+        )
+    if "export" in r:
+        e = r["export"]
+        ok = e["seconds"] < 10 and e["peak_rss_mb"] < 300
+        lines.append(
+            f"| 5 | Export a quarter of group reductions, {e['employees']:,} employees and {e['records']:,} records (XLSX) | "
+            f"{e['seconds']} s, peak {e['peak_rss_mb']} MB | | | < 10 s and < 300 MB | {_verdict(ok)} |"
+        )
+    if "statement" in r:
+        s = r["statement"]
+        ok = s["account_page_p95_ms"] < 100 and s["statement_api_p95_ms"] < 100
+        lines.append(
+            f"| 6 | A person's account page and statement API, {s['transfers_in_database']:,} transfers in the database | "
+            f"page p95 {s['account_page_p95_ms']} ms, API p95 {s['statement_api_p95_ms']} ms | | | p95 < 100 ms | {_verdict(ok)} |"
+        )
+    notes = path.with_name("NOTES.md")
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
+    path.write_text("\n".join(lines) + "\n")
