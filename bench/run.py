@@ -50,6 +50,7 @@ def _environment() -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     }
 
 
