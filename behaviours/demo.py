@@ -70,5 +70,27 @@ def record_demo_activity(stdout: Any = None, *, people: int = 60, days: int = 3)
             except RecordRefused:
                 continue
             recorded += outcome.created
+    # A few video meetings instead of flights (about 1.1 t each) so that the first filings
+    # certify whole tonnes and the demo admin can make a retirement.
+    employees = [a for a in accounts if a.line is not None and a.line.audience == "employee"]
+    for account in employees[:6]:
+        assert account.line is not None
+        for day_offset in (1, 2):
+            try:
+                outcome = record_behaviour(
+                    request=RecordRequest(
+                        line=account.line,
+                        account=account,
+                        behaviour_code="remote_meeting",
+                        quantity="5000",
+                        occurred_on=today - timedelta(days=day_offset),
+                        source="demo",
+                        idempotency_key=f"demo-meeting:{account.pk}:{day_offset}",
+                        evidence_id=f"DEMO-TRIP-{account.pk}-{day_offset}",
+                    )
+                )
+            except RecordRefused:
+                continue
+            recorded += outcome.created
     if stdout is not None and recorded:
         stdout.write(f"demo activity: {recorded} behaviours recorded")

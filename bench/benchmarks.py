@@ -242,7 +242,7 @@ def bulk(quick: bool) -> None:
     from carbon_accounts import credentials
     from carbon_accounts.models import BusinessLine
 
-    requests_count = 2 if quick else 5
+    requests_count = 1 if quick else 3
     size = 10_000
     day = _today().isoformat()
     _credential, key = credentials.issue(

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from carbon_accounts.models import Account, BusinessLine, Group, Transfer
+from carbon_accounts import credentials
+from carbon_accounts.models import Account, ApiCredential, BusinessLine, Group, StaffRole, Transfer
 
 
 @admin.register(Group)
@@ -67,3 +69,71 @@ class TransferAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class NewCredentialForm(forms.ModelForm):
+    class Meta:
+        model = ApiCredential
+        fields = ["name", "line", "user", "rate_per_minute"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("line") is None) == (data.get("user") is None):
+            raise forms.ValidationError("Choose a business line (for a line system) or a person, not both.")
+        return data
+
+
+@admin.register(ApiCredential)
+class ApiCredentialAdmin(admin.ModelAdmin):
+    """Keys are created here (the full key is shown once) and revoked, never edited."""
+
+    list_display = ("name", "kind", "line", "user", "prefix", "rate_per_minute", "created_at", "revoked_at")
+    list_filter = ("kind", "line", "revoked_at")
+    search_fields = ("name", "prefix")
+    raw_id_fields = ("user",)
+    actions = ["revoke_selected"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = NewCredentialForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return (
+            (
+                "name",
+                "kind",
+                "line",
+                "user",
+                "prefix",
+                "secret_hash",
+                "rate_per_minute",
+                "created_at",
+                "revoked_at",
+            )
+            if obj
+            else ()
+        )
+
+    def save_model(self, request: HttpRequest, obj: ApiCredential, form: Any, change: bool) -> None:
+        if change:
+            return
+        credential, key = credentials.issue(
+            name=obj.name, line=obj.line, user=obj.user, rate_per_minute=obj.rate_per_minute
+        )
+        obj.pk = credential.pk
+        self.message_user(
+            request, f"Key for {credential}: {key} (shown once: only its hash is kept).", messages.WARNING
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
+        for credential in queryset:
+            credentials.revoke(credential=credential)
+
+
+@admin.register(StaffRole)
+class StaffRoleAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "line")
+    list_filter = ("role", "line")
+    raw_id_fields = ("user",)

@@ -316,3 +316,35 @@ def test_a_large_file_is_imported_by_a_worker_with_progress(
     results = [json.loads(line) for line in bank.get(status["results_url"]).getvalue().decode().splitlines()]
     assert results[5]["code"] == "malformed_json" and len(results) == 31
     assert_error(line_key("life").get(f"/api/v1/lines/bank/imports/{import_id}"), 403, "forbidden")
+
+
+def test_an_admin_creates_a_line_key_shown_once_and_revokes_it(client, django_user_model, reference) -> None:  # type: ignore[no-untyped-def]
+    from allauth.mfa.models import Authenticator
+    from django.contrib.messages import get_messages
+
+    admin = django_user_model.objects.create_superuser(
+        "root@test.example", "root@test.example", "x-Secret-123"
+    )
+    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(admin)
+    response = client.post(
+        "/admin/carbon_accounts/apicredential/add/",
+        {"name": "card system", "line": reference["bank"].pk, "rate_per_minute": 6000},
+        secure=True,
+        follow=True,
+    )
+    shown = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    key = next(word for word in shown.split() if word.startswith("cak_"))
+    credential = ApiCredential.objects.get(name="card system")
+    assert key not in credential.secret_hash and credential.line == reference["bank"]
+    assert ApiClient(key).get("/api/v1/lines/bank/totals").status_code == 200
+    client.post(
+        "/admin/carbon_accounts/apicredential/",
+        {"action": "revoke_selected", "_selected_action": [credential.pk]},
+        secure=True,
+    )
+    assert_error(ApiClient(key).get("/api/v1/lines/bank/totals"), 401, "authentication_failed")
+    both = client.post(
+        "/admin/carbon_accounts/apicredential/add/", {"name": "x", "rate_per_minute": 1}, secure=True
+    )
+    assert "not both" in both.content.decode()
