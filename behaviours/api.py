@@ -204,57 +204,75 @@ class Unparseable:
         self.message = message
 
 
-def bulk_results(line: BusinessLine, rows: list[Any]) -> list[dict[str, Any]]:
-    """A result per record; each record is its own transaction, so partial success is kept."""
-    results: list[dict[str, Any]] = []
+def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list[dict[str, Any]]:
+    """A result per record. Rows are checked one by one, then recorded set-based in chunks
+    (one transaction each), so partial success is kept and a batch costs a few statements."""
+    results: list[dict[str, Any] | None] = [None] * len(rows)
+    valid: list[tuple[int, dict[str, Any]]] = []
     for index, row in enumerate(rows):
         if isinstance(row, Unparseable):
-            results.append(
-                {
-                    "index": index,
-                    "outcome": "refused",
-                    "code": "malformed_json",
-                    "message": row.message,
-                    "fields": {},
-                }
-            )
+            results[index] = {
+                "index": index,
+                "outcome": "refused",
+                "code": "malformed_json",
+                "message": row.message,
+                "fields": {},
+            }
             continue
         form = BulkRecordInput(data=row)
         if not form.is_valid():
             fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
             name, messages = next(iter(fields.items()))
-            results.append(
-                {
-                    "index": index,
-                    "outcome": "refused",
-                    "code": "invalid",
-                    "message": f"{name}: {messages[0]}",
-                    "fields": fields,
-                }
-            )
-            continue
-        try:
-            outcome = record_one(line, form.validated_data, form.validated_data["idempotency_key"])
-        except services.RecordRefused as refusal:
-            results.append(
-                {
-                    "index": index,
-                    "outcome": "refused",
-                    "code": refusal.code,
-                    "message": refusal.message,
-                    "fields": {refusal.field: [refusal.message]} if refusal.field else {},
-                }
-            )
-            continue
-        record = outcome.record
-        results.append(
-            {
+            results[index] = {
                 "index": index,
-                "outcome": "held" if record.status == "pending_review" else "accepted",
-                "record": record_output(record, replayed=not outcome.created),
+                "outcome": "refused",
+                "code": "invalid",
+                "message": f"{name}: {messages[0]}",
+                "fields": fields,
             }
+            continue
+        valid.append((index, form.validated_data))
+    for start in range(0, len(valid), chunk):
+        part = valid[start : start + chunk]
+        accounts = ledger.open_personal_accounts(
+            line=line, people={data["person"]: data.get("person_name") or data["person"] for _i, data in part}
         )
-    return results
+        requests = [
+            services.RecordRequest(
+                line=line,
+                account=accounts[data["person"]],
+                behaviour_code=data["behaviour"],
+                quantity=data["quantity"],
+                occurred_on=data["occurred_on"],
+                source=_source(line),
+                idempotency_key=data["idempotency_key"],
+                region=data.get("region"),
+                attributes={
+                    name: value for name, value in (data.get("attributes") or {}).items() if value is not None
+                },
+                evidence_id=data.get("evidence_id") or "",
+            )
+            for _i, data in part
+        ]
+        for (index, _data), result in zip(
+            part, services.record_behaviours(line=line, requests=requests), strict=True
+        ):
+            if isinstance(result, services.RecordRefused):
+                results[index] = {
+                    "index": index,
+                    "outcome": "refused",
+                    "code": result.code,
+                    "message": result.message,
+                    "fields": {result.field: [result.message]} if result.field else {},
+                }
+            else:
+                record = result.record
+                results[index] = {
+                    "index": index,
+                    "outcome": "held" if record.status == "pending_review" else "accepted",
+                    "record": record_output(record, replayed=not result.created),
+                }
+    return [result for result in results if result is not None]
 
 
 class BulkRecordBehaviours(APIView):

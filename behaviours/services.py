@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -90,6 +90,10 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
             return RecordOutcome(replay, False)
         reference = selectors.reference()
         behaviour = _validate(request, today, reference)
+        _check_evidence(
+            request,
+            BehaviourRecord.objects.filter(line=request.line, evidence_id=request.evidence_id).exists(),
+        )
         quantity = _quantity(request, behaviour)
         attributes = _attributes(request, behaviour)
         region = _region(request, attributes, reference)
@@ -104,28 +108,18 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
                 created_at__gte=timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
             ).count(),
         )
-        record = BehaviourRecord(
-            line=request.line,
-            account=account,
-            behaviour=behaviour,
-            quantity=quantity,
-            counted_quantity=counted,
-            cap_note=cap_note,
-            occurred_on=request.occurred_on,
-            region_id=region,
-            attributes=attributes,
-            evidence_id=request.evidence_id,
-            source=request.source,
-            idempotency_key=request.idempotency_key,
-            payload_digest=digest,
-            status=RecordStatus.PENDING_REVIEW if hold else RecordStatus.ACCEPTED,
-            review_reason="; ".join(hold),
-            reduction_g=quantification.reduction_g if quantification else 0,
-            methodology_id=quantification.methodology.row_id if quantification else None,
-            ghg_category=behaviour.ghg_category,
-            fileable=bool(
-                quantification and quantification.methodology.fileable and quantification.reduction_g > 0
-            ),
+        record = _new_record(
+            request,
+            account,
+            behaviour,
+            quantity,
+            counted,
+            cap_note,
+            region,
+            attributes,
+            digest,
+            quantification,
+            hold,
         )
         try:
             with transaction.atomic():
@@ -148,6 +142,44 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
         if record.status == RecordStatus.ACCEPTED:
             _post(record, behaviour)
         return RecordOutcome(record, True)
+
+
+def _new_record(
+    request: RecordRequest,
+    account: Account,
+    behaviour: Behaviour,
+    quantity: Decimal,
+    counted: Decimal,
+    cap_note: str,
+    region: str,
+    attributes: dict[str, Any],
+    digest: str,
+    quantification: pure.Quantification | None,
+    hold: list[str],
+) -> BehaviourRecord:
+    return BehaviourRecord(
+        line=request.line,
+        account=account,
+        behaviour=behaviour,
+        quantity=quantity,
+        counted_quantity=counted,
+        cap_note=cap_note,
+        occurred_on=request.occurred_on,
+        region_id=region,
+        attributes=attributes,
+        evidence_id=request.evidence_id,
+        source=request.source,
+        idempotency_key=request.idempotency_key,
+        payload_digest=digest,
+        status=RecordStatus.PENDING_REVIEW if hold else RecordStatus.ACCEPTED,
+        review_reason="; ".join(hold),
+        reduction_g=quantification.reduction_g if quantification else 0,
+        methodology_id=quantification.methodology.row_id if quantification else None,
+        ghg_category=behaviour.ghg_category,
+        fileable=bool(
+            quantification and quantification.methodology.fileable and quantification.reduction_g > 0
+        ),
+    )
 
 
 def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
@@ -202,17 +234,17 @@ def _validate(request: RecordRequest, today: date, reference: selectors.Referenc
             % {"days": request.line.backdating_days, "earliest": earliest.isoformat()},
             "occurred_on",
         )
-    if (
-        request.evidence_id
-        and BehaviourRecord.objects.filter(line=request.line, evidence_id=request.evidence_id).exists()
-    ):
+    return behaviour
+
+
+def _check_evidence(request: RecordRequest, taken: bool) -> None:
+    if request.evidence_id and taken:
         raise RecordRefused(
             "duplicate_evidence",
             gettext("The evidence %(evidence)s was already used for another record.")
             % {"evidence": request.evidence_id},
             "evidence_id",
         )
-    return behaviour
 
 
 def _quantity(request: RecordRequest, behaviour: Behaviour) -> Decimal:
@@ -330,7 +362,13 @@ def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: 
         occurred_on=day,
         status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
     ).aggregate(events=Count("id"), counted=Sum("counted_quantity"))
-    events = same_day["events"] or 0
+    return _cap(behaviour, quantity, day, same_day["events"] or 0, same_day["counted"] or Decimal(0))
+
+
+def _cap(
+    behaviour: Behaviour, quantity: Decimal, day: date, events: int, already: Decimal
+) -> tuple[Decimal, str]:
+    """The daily caps, given what the day already holds: refuse past the count, trim past the quantity."""
     if behaviour.max_events_per_day is not None and events >= behaviour.max_events_per_day:
         raise RecordRefused(
             "daily_event_limit",
@@ -347,7 +385,6 @@ def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: 
         )
     if behaviour.max_quantity_per_day is None:
         return quantity, ""
-    already = same_day["counted"] or Decimal(0)
     room = max(Decimal(0), behaviour.max_quantity_per_day - already)
     if quantity <= room:
         return quantity, ""
@@ -503,3 +540,223 @@ def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRe
     record.decided_by = reviewer
     record.save(update_fields=["status", "review_reason", "decided_at", "decided_by"])
     return record
+
+
+# --- Many records at once (bulk API, imports) -----------------------------------------------------
+
+
+def record_behaviours(
+    *, line: BusinessLine, requests: list[RecordRequest], today: date | None = None
+) -> list[RecordOutcome | RecordRefused]:
+    """Record many behaviours of one line with the same rules as record_behaviour, set-based.
+
+    One result per request, in order: an outcome, or the refusal. Refused requests record
+    nothing; the others are recorded together in one transaction, with a few statements for
+    the whole batch instead of twenty per record. Caps, bursts, evidence and idempotency keys
+    are applied in request order, counting the batch's own earlier records, exactly as if the
+    requests had come one after another.
+    """
+    today = today or timezone.localdate()
+    results: list[RecordOutcome | RecordRefused | None] = [None] * len(requests)
+    with transaction.atomic():
+        reference = selectors.reference()
+        account_ids = sorted({request.account.pk for request in requests})
+        # Every person of the batch, locked in id order (as the ledger does): caps stay exact
+        # beside concurrent single records, and two batches never deadlock.
+        accounts = {
+            a.pk: a for a in Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+        }
+        existing = {
+            (record.source, record.idempotency_key): record
+            for record in BehaviourRecord.objects.filter(
+                source__in={r.source for r in requests},
+                idempotency_key__in=[r.idempotency_key for r in requests],
+            )
+        }
+        evidence_taken = set(
+            BehaviourRecord.objects.filter(
+                line=line, evidence_id__in=[r.evidence_id for r in requests if r.evidence_id]
+            ).values_list("evidence_id", flat=True)
+        )
+        days = {request.occurred_on for request in requests}
+        day_totals: dict[tuple[Any, Any, Any], list[Any]] = {
+            (row["account_id"], row["behaviour_id"], row["occurred_on"]): [
+                row["events"],
+                row["counted"] or Decimal(0),
+            ]
+            for row in BehaviourRecord.objects.filter(
+                account_id__in=account_ids,
+                occurred_on__in=days,
+                status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
+            )
+            .values("account_id", "behaviour_id", "occurred_on")
+            .annotate(events=Count("id"), counted=Sum("counted_quantity"))
+        }
+        window_start = timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES)
+        burst = dict(
+            BehaviourRecord.objects.filter(account_id__in=account_ids, created_at__gte=window_start)
+            .values("account_id")
+            .annotate(n=Count("id"))
+            .values_list("account_id", "n")
+        )
+        first_of_key: dict[tuple[str, str], tuple[int, str]] = {}
+        new: list[tuple[int, BehaviourRecord, pure.Quantification | None, Behaviour]] = []
+        repeats: list[tuple[int, int]] = []  # (index, index of the first request with that key)
+        for index, request in enumerate(requests):
+            try:
+                account = accounts.get(request.account.pk)
+                if account is None or account.kind != AccountKind.PERSONAL or account.line_id != line.pk:
+                    raise RecordRefused(
+                        "unknown_account",
+                        gettext("This person has no account in this business line."),
+                        "account",
+                    )
+                digest = request.digest()
+                key = (request.source, request.idempotency_key)
+                if key in existing:
+                    replay = existing[key]
+                    if replay.payload_digest != digest:
+                        _replay(request, digest)  # raises the conflict, worded as for one record
+                    results[index] = RecordOutcome(replay, False)
+                    continue
+                if key in first_of_key:
+                    first_index, first_digest = first_of_key[key]
+                    if first_digest != digest:
+                        raise RecordRefused(
+                            "idempotency_conflict",
+                            gettext(
+                                "The key %(key)s was already used for a different record (#%(record)s). Use a new key for a new record."
+                            )
+                            % {"key": request.idempotency_key, "record": f"request {first_index}"},
+                            "idempotency_key",
+                        )
+                    repeats.append((index, first_index))
+                    continue
+                behaviour = _validate(request, today, reference)
+                _check_evidence(request, request.evidence_id in evidence_taken)
+                quantity = _quantity(request, behaviour)
+                attributes = _attributes(request, behaviour)
+                region = _region(request, attributes, reference)
+                totals = day_totals.setdefault(
+                    (account.pk, behaviour.code, request.occurred_on), [0, Decimal(0)]
+                )
+                counted, cap_note = _cap(behaviour, quantity, request.occurred_on, totals[0], totals[1])
+                quantification = _quantify(
+                    behaviour, counted, region, request.occurred_on, attributes, reference
+                )
+                hold = plausibility.hold_reasons(
+                    behaviour=behaviour.code,
+                    quantity=quantity,
+                    duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
+                    records_in_burst_window=burst.get(account.pk, 0),
+                )
+            except RecordRefused as refusal:
+                results[index] = refusal
+                continue
+            totals[0] += 1
+            totals[1] += counted
+            burst[account.pk] = burst.get(account.pk, 0) + 1
+            if request.evidence_id:
+                evidence_taken.add(request.evidence_id)
+            first_of_key[key] = (index, digest)
+            record = _new_record(
+                request,
+                account,
+                behaviour,
+                quantity,
+                counted,
+                cap_note,
+                region,
+                attributes,
+                digest,
+                quantification,
+                hold,
+            )
+            new.append((index, record, quantification, behaviour))
+        BehaviourRecord.objects.bulk_create([record for _i, record, _q, _b in new], batch_size=2000)
+        RecordFactor.objects.bulk_create(
+            [
+                RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
+                for _i, record, quantification, _b in new
+                if quantification
+                for role, factor in zip(("a", "b"), quantification.factors, strict=False)
+            ],
+            batch_size=4000,
+        )
+        _post_many(
+            line,
+            [
+                (record, behaviour)
+                for _i, record, _q, behaviour in new
+                if record.status == RecordStatus.ACCEPTED
+            ],
+        )
+        for index, record, _q, _b in new:
+            results[index] = RecordOutcome(record, True)
+        for index, first_index in repeats:
+            first = results[first_index]
+            assert isinstance(first, RecordOutcome)
+            results[index] = RecordOutcome(first.record, False)
+    return [result for result in results if result is not None]
+
+
+def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behaviour]]) -> None:
+    """_post for many records: one ledger posting and one statement per table."""
+    if not accepted:
+        return
+    issuance = ledger.system_account_id(line_id=line.pk, kind=AccountKind.REDUCTION_ISSUANCE)
+    plans = rewards.plan_awards(
+        line=line,
+        requests=[
+            rewards.AwardRequest(
+                record.account, behaviour.code, behaviour.points_per_event, record.reduction_g, str(record.pk)
+            )
+            for record, behaviour in accepted
+        ],
+        source_type=SOURCE_TYPE,
+        earned_on=timezone.localdate(),
+    )
+    transfers: list[TransferRequest] = []
+    for record, behaviour in accepted:
+        if record.reduction_g > 0:
+            transfers.append(
+                TransferRequest(
+                    debit_account_id=issuance,
+                    credit_account_id=record.account_id,
+                    amount=record.reduction_g,
+                    unit=Unit.GRAMS_CO2E,
+                    kind="reduction",
+                    line_id=line.pk,
+                    source_type=SOURCE_TYPE,
+                    source_id=str(record.pk),
+                    period_date=record.occurred_on,
+                    ghg_category=record.ghg_category,
+                    idempotency_source=SOURCE_TYPE,
+                    idempotency_key=str(record.pk),
+                    description=behaviour.name_en,
+                )
+            )
+    transfers += [plan.transfer for plan in plans if plan.transfer is not None]
+    posted = ledger.post_transfers(transfers=transfers)
+    ids = dict(zip(((t.kind, t.source_id) for t in transfers), posted.transfer_ids, strict=True))
+    rewards.record_awards(
+        plans=[
+            (plan, record.account, behaviour.code, ids[("points_award", str(record.pk))])
+            for plan, (record, behaviour) in zip(plans, accepted, strict=True)
+            if plan.transfer is not None
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE behaviours_behaviourrecord r SET reduction_transfer_id = u.transfer_id, points = u.points
+                 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, transfer_id, points)
+                WHERE r.id = u.id""",
+            [
+                [record.pk for record, _b in accepted],
+                [ids.get(("reduction", str(record.pk))) for record, _b in accepted],
+                [plan.points for plan in plans],
+            ],
+        )
+    for plan, (record, _behaviour) in zip(plans, accepted, strict=True):
+        record.reduction_transfer_id = ids.get(("reduction", str(record.pk)))
+        record.points = plan.points

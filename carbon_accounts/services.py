@@ -177,6 +177,22 @@ def open_personal_account(
     return account
 
 
+def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dict[str, Account]:
+    """open_personal_account for many people of a line's system at once: {reference: name} in,
+    {reference: account} out; one INSERT for the new ones."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
+                   on_leaderboard, balance_g, balance_points, opened_at)
+               SELECT 'personal', %s, NULL, reference, name, '', '', false, 0, 0, now()
+                 FROM unnest(%s::text[], %s::text[]) AS p(reference, name)
+               ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING""",
+            [line.pk, list(people), [people[reference] or reference for reference in people]],
+        )
+    accounts = Account.objects.filter(line=line, kind=AccountKind.PERSONAL, external_ref__in=list(people))
+    return {account.external_ref: account for account in accounts}
+
+
 def system_account(*, line_id: int, kind: str) -> Account:
     return Account.objects.get(line_id=line_id, kind=kind)
 
