@@ -62,10 +62,14 @@ def main() -> int:
             database_url = embedded.start_postgres()
         if broker_problem:
             broker_url = embedded.start_redis()
+    # The cache (sign-in throttling, flushed by the tests) sits in the database after the
+    # broker's, so two runs with different brokers never flush each other's counters.
     cache_url = broker_url.replace("redis+socket://", "unix://", 1)
-    cache_url = (
-        cache_url.rsplit("/", 1)[0] + "/3" if cache_url.startswith("redis://") else cache_url + "?db=3"
-    )
+    if cache_url.startswith("redis://"):
+        base, _slash, number = cache_url.rpartition("/")
+        cache_url = f"{base}/{int(number) + 1}" if number.isdigit() else f"{cache_url.rstrip('/')}/1"
+    else:
+        cache_url += "?db=3"
     exports = {
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
