@@ -20,6 +20,7 @@ from behaviours.models import Behaviour, BehaviourRecord, ImportJob, Methodology
 from carbon_accounts import services as ledger
 from carbon_accounts.models import BusinessLine
 from config.api import (
+    ERROR_SCHEMA,
     ApiError,
     IsLineSystemOfThisLine,
     StrictSerializer,
@@ -98,12 +99,6 @@ def record_output(record: BehaviourRecord, *, replayed: bool) -> dict[str, Any]:
         "ghg_category": record.ghg_category,
         "replayed": replayed,
     }
-
-
-ERROR_SCHEMA = inline_serializer(
-    "Error",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
-)
 
 
 def _source(line: BusinessLine) -> str:

@@ -13,17 +13,13 @@ from rest_framework.views import APIView
 from carbon_accounts import selectors
 from carbon_accounts.models import Audience
 from config.api import (
+    ERROR_SCHEMA,
     ApiError,
     IsLineSystemOfThisLineOrStaff,
     IsPerson,
     IsStaff,
     StrictSerializer,
     line_or_404,
-)
-
-ERROR_SCHEMA = inline_serializer(
-    "AccountsError",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
 )
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.parsers import BaseParser, JSONParser
@@ -241,6 +242,13 @@ def exception_handler(error: Exception, context: dict[str, Any]) -> Response | N
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     return None
+
+
+# The one error format, as the OpenAPI schema shows it.
+ERROR_SCHEMA = inline_serializer(
+    "Error",
+    {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
+)
 
 
 def api_error_json(status_code: int, code: str, message: str) -> JsonResponse:

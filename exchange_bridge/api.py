@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import IsLineSystemOfThisLineOrStaff, line_or_404
+from config.api import ERROR_SCHEMA, IsLineSystemOfThisLineOrStaff, line_or_404
 from exchange_bridge.models import FilingBatch
-
-ERROR_SCHEMA = inline_serializer(
-    "FilingError",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
-)
 
 
 class BatchOutput(serializers.Serializer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,14 +11,9 @@ from rest_framework.views import APIView
 
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.services import LedgerError
-from config.api import ApiError, IsPerson, StrictSerializer, line_or_404
+from config.api import ERROR_SCHEMA, ApiError, IsPerson, StrictSerializer, line_or_404
 from rewards import selectors, services
 from rewards.models import GreenRight, Redemption
-
-ERROR_SCHEMA = inline_serializer(
-    "RewardsError",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
-)
 
 
 class GreenRightOutput(serializers.Serializer):

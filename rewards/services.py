@@ -251,32 +251,20 @@ def plan_awards(
 def record_awards(*, plans: list[tuple[AwardPlan, Account, str, int]]) -> None:
     """Keep many awards in one statement: (plan, account, behaviour code, transfer id)."""
     PointsAward.objects.bulk_create(
-        [
-            PointsAward(
-                line_id=plan.transfer.line_id,
-                account=account,
-                source_type=plan.transfer.source_type,
-                source_id=plan.transfer.source_id,
-                behaviour_code=behaviour_code,
-                points=plan.points,
-                remaining=plan.points,
-                rule=plan.rule,
-                explanation=plan.explanation,
-                transfer_id=transfer_id,
-                earned_on=plan.transfer.period_date,
-                expires_on=expiry_date(plan.transfer.period_date),
-            )
-            for plan, account, behaviour_code, transfer_id in plans
-            if plan.transfer is not None
-        ],
-        batch_size=2000,
+        [_award_row(*entry) for entry in plans if entry[0].transfer is not None], batch_size=2000
     )
 
 
 def record_award(*, plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
     """Keep the award (the lot that can be spent and expire) of a posted plan."""
+    award = _award_row(plan, account, behaviour_code, transfer_id)
+    award.save()
+    return award
+
+
+def _award_row(plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
     assert plan.transfer is not None
-    return PointsAward.objects.create(
+    return PointsAward(
         line_id=plan.transfer.line_id,
         account=account,
         source_type=plan.transfer.source_type,
