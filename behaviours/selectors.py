@@ -48,24 +48,13 @@ def as_methodology_row(methodology: Methodology) -> pure.MethodologyRow:
 def quantify(
     *, behaviour_code: str, quantity: Decimal, region: str, day: date, occupants: int | None = None
 ) -> pure.Quantification:
-    """Quantify with the current versions of the rows: only the rows this behaviour needs."""
-    methodologies = [
-        as_methodology_row(m)
-        for m in Methodology.objects.filter(behaviour_id=behaviour_code, superseded_at__isnull=True)
-    ]
-    activities = {activity for m in methodologies for activity in m.activities}
-    factors = [
-        as_factor_row(f)
-        for f in EmissionFactor.objects.filter(activity__in=activities, superseded_at__isnull=True)
-    ]
-    return pure.quantify(
-        behaviour=behaviour_code,
+    """Quantify with the current versions of the rows (the snapshot, re-read when they change)."""
+    return quantify_with(
+        reference(),
+        behaviour_code=behaviour_code,
         quantity=quantity,
         region=region,
         day=day,
-        parents=region_parents(),
-        methodologies=methodologies,
-        factors=factors,
         occupants=occupants,
     )
 

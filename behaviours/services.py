@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -88,39 +91,20 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
         replay = _replay(request, digest)
         if replay is not None:
             return RecordOutcome(replay, False)
-        reference = selectors.reference()
-        behaviour = _validate(request, today, reference)
-        _check_evidence(
+        since = timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES)
+        assessment = _assess(
             request,
-            BehaviourRecord.objects.filter(line=request.line, evidence_id=request.evidence_id).exists(),
-        )
-        quantity = _quantity(request, behaviour)
-        attributes = _attributes(request, behaviour)
-        region = _region(request, attributes, reference)
-        counted, cap_note = _apply_caps(account, behaviour, quantity, request.occurred_on)
-        quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes, reference)
-        hold = plausibility.hold_reasons(
-            behaviour=behaviour.code,
-            quantity=quantity,
-            duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
-            records_in_burst_window=BehaviourRecord.objects.filter(
-                account=account,
-                created_at__gte=timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
+            selectors.reference(),
+            today,
+            evidence_taken=lambda: BehaviourRecord.objects.filter(
+                line=request.line, evidence_id=request.evidence_id
+            ).exists(),
+            day_so_far=lambda code: _day_so_far(account, code, request.occurred_on),
+            burst_count=lambda: BehaviourRecord.objects.filter(
+                account=account, created_at__gte=since
             ).count(),
         )
-        record = _new_record(
-            request,
-            account,
-            behaviour,
-            quantity,
-            counted,
-            cap_note,
-            region,
-            attributes,
-            digest,
-            quantification,
-            hold,
-        )
+        record = _new_record(request, account, assessment, digest)
         try:
             with transaction.atomic():
                 record.save()
@@ -134,52 +118,91 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
                 gettext("This evidence was already used for another record."),
                 "evidence_id",
             ) from None
-        if quantification:
-            RecordFactor.objects.bulk_create(
-                RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
-                for role, factor in zip(("a", "b"), quantification.factors, strict=False)
-            )
+        RecordFactor.objects.bulk_create(_factor_links(record, assessment.quantification))
         if record.status == RecordStatus.ACCEPTED:
-            _post(record, behaviour)
+            _post(record, assessment.behaviour)
         return RecordOutcome(record, True)
 
 
-def _new_record(
+@dataclass(frozen=True)
+class _Assessment:
+    """A request checked against every rule, with what will be recorded."""
+
+    behaviour: Behaviour
+    quantity: Decimal
+    counted: Decimal
+    cap_note: str
+    attributes: dict[str, Any]
+    region: str
+    quantification: pure.Quantification | None
+    hold: list[str]
+
+
+def _assess(
     request: RecordRequest,
-    account: Account,
-    behaviour: Behaviour,
-    quantity: Decimal,
-    counted: Decimal,
-    cap_note: str,
-    region: str,
-    attributes: dict[str, Any],
-    digest: str,
-    quantification: pure.Quantification | None,
-    hold: list[str],
+    reference: selectors.ReferenceSnapshot,
+    today: date,
+    *,
+    evidence_taken: Callable[[], bool],
+    day_so_far: Callable[[str], tuple[int, Decimal]],
+    burst_count: Callable[[], int],
+) -> _Assessment:
+    """Every rule, in one order, for one record and for a batch alike. What the person's day and
+    recent records already hold comes from the caller: queries for one record, running counts
+    for a batch. Raises RecordRefused at the first rule broken."""
+    behaviour = _validate(request, today, reference)
+    _check_evidence(request, evidence_taken)
+    quantity = _quantity(request, behaviour)
+    attributes = _attributes(request, behaviour)
+    region = _region(request, attributes, reference)
+    events, already = day_so_far(behaviour.code)
+    counted, cap_note = _cap(behaviour, quantity, request.occurred_on, events, already)
+    quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes, reference)
+    hold = plausibility.hold_reasons(
+        behaviour=behaviour.code,
+        quantity=quantity,
+        duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
+        records_in_burst_window=burst_count(),
+    )
+    return _Assessment(behaviour, quantity, counted, cap_note, attributes, region, quantification, hold)
+
+
+def _new_record(
+    request: RecordRequest, account: Account, assessment: _Assessment, digest: str
 ) -> BehaviourRecord:
+    quantification = assessment.quantification
     return BehaviourRecord(
         line=request.line,
         account=account,
-        behaviour=behaviour,
-        quantity=quantity,
-        counted_quantity=counted,
-        cap_note=cap_note,
+        behaviour=assessment.behaviour,
+        quantity=assessment.quantity,
+        counted_quantity=assessment.counted,
+        cap_note=assessment.cap_note,
         occurred_on=request.occurred_on,
-        region_id=region,
-        attributes=attributes,
+        region_id=assessment.region,
+        attributes=assessment.attributes,
         evidence_id=request.evidence_id,
         source=request.source,
         idempotency_key=request.idempotency_key,
         payload_digest=digest,
-        status=RecordStatus.PENDING_REVIEW if hold else RecordStatus.ACCEPTED,
-        review_reason="; ".join(hold),
+        status=RecordStatus.PENDING_REVIEW if assessment.hold else RecordStatus.ACCEPTED,
+        review_reason="; ".join(assessment.hold),
         reduction_g=quantification.reduction_g if quantification else 0,
         methodology_id=quantification.methodology.row_id if quantification else None,
-        ghg_category=behaviour.ghg_category,
+        ghg_category=assessment.behaviour.ghg_category,
         fileable=bool(
             quantification and quantification.methodology.fileable and quantification.reduction_g > 0
         ),
     )
+
+
+def _factor_links(record: BehaviourRecord, quantification: pure.Quantification | None) -> list[RecordFactor]:
+    if quantification is None:
+        return []
+    return [
+        RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
+        for role, factor in zip(("a", "b"), quantification.factors, strict=False)
+    ]
 
 
 def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
@@ -237,8 +260,8 @@ def _validate(request: RecordRequest, today: date, reference: selectors.Referenc
     return behaviour
 
 
-def _check_evidence(request: RecordRequest, taken: bool) -> None:
-    if request.evidence_id and taken:
+def _check_evidence(request: RecordRequest, taken: Callable[[], bool]) -> None:
+    if request.evidence_id and taken():
         raise RecordRefused(
             "duplicate_evidence",
             gettext("The evidence %(evidence)s was already used for another record.")
@@ -355,14 +378,26 @@ def _region(
     return str(region)
 
 
-def _apply_caps(account: Account, behaviour: Behaviour, quantity: Decimal, day: date) -> tuple[Decimal, str]:
+def _day_so_far(account: Account, behaviour_code: str, day: date) -> tuple[int, Decimal]:
+    """Events and counted quantity the person already has for this behaviour on this day."""
     same_day = BehaviourRecord.objects.filter(
         account=account,
-        behaviour=behaviour,
+        behaviour_id=behaviour_code,
         occurred_on=day,
         status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
     ).aggregate(events=Count("id"), counted=Sum("counted_quantity"))
-    return _cap(behaviour, quantity, day, same_day["events"] or 0, same_day["counted"] or Decimal(0))
+    return same_day["events"] or 0, same_day["counted"] or Decimal(0)
+
+
+def _running_total(
+    day_totals: dict[tuple[Any, Any, Any], list[Any]], person: int, day: date, behaviour_code: str
+) -> tuple[int, Decimal]:
+    events, counted = day_totals.get((person, behaviour_code, day), (0, Decimal(0)))
+    return int(events), counted
+
+
+def _burst_so_far(burst: dict[int, int], person: int) -> int:
+    return burst.get(person, 0)
 
 
 def _cap(
@@ -600,7 +635,7 @@ def record_behaviours(
             .values_list("account_id", "n")
         )
         first_of_key: dict[tuple[str, str], tuple[int, str]] = {}
-        new: list[tuple[int, BehaviourRecord, pure.Quantification | None, Behaviour]] = []
+        new: list[tuple[int, BehaviourRecord, _Assessment]] = []
         repeats: list[tuple[int, int]] = []  # (index, index of the first request with that key)
         for index, request in enumerate(requests):
             try:
@@ -632,66 +667,42 @@ def record_behaviours(
                         )
                     repeats.append((index, first_index))
                     continue
-                behaviour = _validate(request, today, reference)
-                _check_evidence(request, request.evidence_id in evidence_taken)
-                quantity = _quantity(request, behaviour)
-                attributes = _attributes(request, behaviour)
-                region = _region(request, attributes, reference)
-                totals = day_totals.setdefault(
-                    (account.pk, behaviour.code, request.occurred_on), [0, Decimal(0)]
-                )
-                counted, cap_note = _cap(behaviour, quantity, request.occurred_on, totals[0], totals[1])
-                quantification = _quantify(
-                    behaviour, counted, region, request.occurred_on, attributes, reference
-                )
-                hold = plausibility.hold_reasons(
-                    behaviour=behaviour.code,
-                    quantity=quantity,
-                    duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
-                    records_in_burst_window=burst.get(account.pk, 0),
+                assessment = _assess(
+                    request,
+                    reference,
+                    today,
+                    # The running counts of this batch, bound to this request's person and day.
+                    evidence_taken=partial(operator.contains, evidence_taken, request.evidence_id),
+                    day_so_far=partial(_running_total, day_totals, account.pk, request.occurred_on),
+                    burst_count=partial(_burst_so_far, burst, account.pk),
                 )
             except RecordRefused as refusal:
                 results[index] = refusal
                 continue
+            # This record now counts toward the caps, bursts and evidence of the requests after it.
+            totals = day_totals.setdefault(
+                (account.pk, assessment.behaviour.code, request.occurred_on), [0, Decimal(0)]
+            )
             totals[0] += 1
-            totals[1] += counted
+            totals[1] += assessment.counted
             burst[account.pk] = burst.get(account.pk, 0) + 1
             if request.evidence_id:
                 evidence_taken.add(request.evidence_id)
             first_of_key[key] = (index, digest)
-            record = _new_record(
-                request,
-                account,
-                behaviour,
-                quantity,
-                counted,
-                cap_note,
-                region,
-                attributes,
-                digest,
-                quantification,
-                hold,
-            )
-            new.append((index, record, quantification, behaviour))
-        BehaviourRecord.objects.bulk_create([record for _i, record, _q, _b in new], batch_size=2000)
+            new.append((index, _new_record(request, account, assessment, digest), assessment))
+        BehaviourRecord.objects.bulk_create([record for _i, record, _a in new], batch_size=2000)
         RecordFactor.objects.bulk_create(
             [
-                RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
-                for _i, record, quantification, _b in new
-                if quantification
-                for role, factor in zip(("a", "b"), quantification.factors, strict=False)
+                link
+                for _i, record, assessment in new
+                for link in _factor_links(record, assessment.quantification)
             ],
             batch_size=4000,
         )
         _post_many(
-            line,
-            [
-                (record, behaviour)
-                for _i, record, _q, behaviour in new
-                if record.status == RecordStatus.ACCEPTED
-            ],
+            line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
         )
-        for index, record, _q, _b in new:
+        for index, record, _a in new:
             results[index] = RecordOutcome(record, True)
         for index, first_index in repeats:
             first = results[first_index]
