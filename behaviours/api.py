@@ -24,6 +24,7 @@ from config.api import (
     ApiError,
     IsLineSystemOfThisLine,
     StrictSerializer,
+    error_fields,
     line_credential,
     line_or_404,
 )
@@ -204,6 +205,9 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
     (one transaction each), so partial success is kept and a batch costs a few statements."""
     results: list[dict[str, Any] | None] = [None] * len(rows)
     valid: list[tuple[int, dict[str, Any]]] = []
+    # One serializer checks every row: building one per row deep-copies its fields each time,
+    # which cost a third of a 10,000-record request.
+    form = BulkRecordInput()
     for index, row in enumerate(rows):
         if isinstance(row, Unparseable):
             results[index] = {
@@ -214,9 +218,10 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
                 "fields": {},
             }
             continue
-        form = BulkRecordInput(data=row)
-        if not form.is_valid():
-            fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+        try:
+            data = form.run_validation(row)
+        except serializers.ValidationError as error:
+            fields = error_fields(error.detail)
             name, messages = next(iter(fields.items()))
             results[index] = {
                 "index": index,
@@ -226,7 +231,7 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
                 "fields": fields,
             }
             continue
-        valid.append((index, form.validated_data))
+        valid.append((index, data))
     for start in range(0, len(valid), chunk):
         part = valid[start : start + chunk]
         accounts = ledger.open_personal_accounts(

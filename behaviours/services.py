@@ -24,7 +24,7 @@ from django.utils.translation import get_language, gettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
-from behaviours.models import Behaviour, BehaviourRecord, RecordFactor, RecordStatus
+from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordFactor, RecordStatus
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
@@ -603,7 +603,7 @@ def record_behaviours(
         }
         existing = {
             (record.source, record.idempotency_key): record
-            for record in BehaviourRecord.objects.filter(
+            for record in BehaviourRecord.objects.select_related("methodology").filter(
                 source__in={r.source for r in requests},
                 idempotency_key__in=[r.idempotency_key for r in requests],
             )
@@ -690,6 +690,13 @@ def record_behaviours(
                 evidence_taken.add(request.evidence_id)
             first_of_key[key] = (index, digest)
             new.append((index, _new_record(request, account, assessment, digest), assessment))
+        # Each new record carries its methodology row, so callers reading it cost no query per record.
+        methodologies = Methodology.objects.in_bulk(
+            {r.methodology_id for _i, r, _a in new if r.methodology_id}
+        )
+        for _i, record, _a in new:
+            if record.methodology_id:
+                record.methodology = methodologies[record.methodology_id]
         BehaviourRecord.objects.bulk_create([record for _i, record, _a in new], batch_size=2000)
         RecordFactor.objects.bulk_create(
             [

@@ -189,7 +189,7 @@ class ApiError(exceptions.APIException):
         self.fields = fields or {}
 
 
-def _flatten(detail: Any) -> dict[str, list[str]]:
+def error_fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
             str(name): [str(m) for m in (value if isinstance(value, list) else [value])]
@@ -222,7 +222,7 @@ def exception_handler(error: Exception, context: dict[str, Any]) -> Response | N
         body = {"code": error.error_code, "message": str(error.detail), "fields": error.fields}
         return Response(body, status=error.status_code)
     if isinstance(error, exceptions.ValidationError):
-        fields = _flatten(error.detail)
+        fields = error_fields(error.detail)
         first = next(iter(fields.items()), ("", ["invalid"]))
         message = f"{first[0]}: {first[1][0]}" if first[0] and first[0] != "non_field_errors" else first[1][0]
         return Response({"code": "invalid", "message": message, "fields": fields}, status=400)
