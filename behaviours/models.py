@@ -168,8 +168,13 @@ class RecordStatus(models.TextChoices):
 class BehaviourRecord(models.Model):
     """One recorded low-carbon action, with everything needed to recompute its reduction."""
 
-    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="behaviour_records")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="behaviour_records")
+    # line and account are served by the composite indexes below (record_line_period, record_daily_caps).
+    line = models.ForeignKey(
+        BusinessLine, on_delete=models.PROTECT, related_name="behaviour_records", db_index=False
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="behaviour_records", db_index=False
+    )
     behaviour = models.ForeignKey(
         Behaviour, on_delete=models.PROTECT, to_field="code", related_name="records"
     )
@@ -288,3 +293,59 @@ class SavedRoute(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReductionDayTotal(models.Model):
+    """Net reduction transfers of one day, line, behaviour and GHG category, summed from the
+    ledger up to the transfer of RollupMark. The export reads these plus the few transfers
+    after the mark, so a quarter of twenty million records is read as a few thousand rows."""
+
+    day = models.DateField()
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="+")
+    behaviour = models.ForeignKey(
+        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="+", db_index=False
+    )
+    ghg_category = models.CharField(max_length=48)
+    records = models.BigIntegerField()
+    reduction_g = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "line", "behaviour", "ghg_category"], name="one_reduction_total_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.line_id} {self.behaviour_id}: {self.reduction_g} g"
+
+
+class FactorDayUse(models.Model):
+    """How many records of one day and line were computed with a factor row (the export's
+    methodology sheet), summed with ReductionDayTotal up to the same mark."""
+
+    day = models.DateField()
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="+", db_index=False)
+    factor = models.ForeignKey(EmissionFactor, on_delete=models.PROTECT, related_name="+", db_index=False)
+    records = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "line", "factor"], name="one_factor_use_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.line_id} factor {self.factor_id}: {self.records} records"
+
+
+class RollupMark(models.Model):
+    """The one row saying which transfers the day totals hold: every id up to this one."""
+
+    through_transfer_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_rollup_mark")]
+
+    def __str__(self) -> str:
+        return f"day totals through transfer #{self.through_transfer_id}"

@@ -3,8 +3,9 @@
 Figures are the ledger's own: net reduction transfers (issued minus reversed) of the period,
 joined to their records only to name the behaviour. Operational reductions (employee lines)
 and ecosystem reductions (customer lines, "Scope 3+") are separate sections; the ecosystem
-figure is never inside the operational total. PostgreSQL does the aggregation, and rows are
-streamed, so memory stays flat however many records the period holds.
+figure is never inside the operational total. The figures come from the day totals of
+behaviours/rollup.py plus the transfers posted since it last ran, so they are exact at any
+moment and a quarter of twenty million records is read in well under a second.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from behaviours import rollup
 from carbon_accounts.models import Audience
 
 OGL_NOTICE = (
@@ -96,20 +98,23 @@ class FactorRowUsed:
 
 
 def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterator[ExportRow]:
-    line_filter = "AND t.line_id = ANY(%(lines)s)" if line_ids is not None else ""
+    # The day totals up to the rollup mark plus the transfers after it, in one statement (one
+    # snapshot): exact whenever the rollup last ran, and a quarter reads a few thousand rows.
+    line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
+    tail = rollup.REDUCTIONS_SQL.format(
+        where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
+        + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT l.audience, l.code, r.behaviour_id, t.ghg_category,
-                       count(DISTINCT r.id) FILTER (WHERE t.kind = 'reduction'),
-                       sum(CASE WHEN t.kind = 'reduction' THEN t.amount ELSE -t.amount END)
-                  FROM carbon_accounts_transfer t
-                  JOIN carbon_accounts_businessline l ON l.id = t.line_id
-                  -- the CASE keeps PostgreSQL from casting ids of other sources
-                  JOIN behaviours_behaviourrecord r
-                    ON r.id = CASE WHEN t.source_type = 'behaviour_record' THEN t.source_id::bigint END
-                 WHERE t.source_type = 'behaviour_record' AND t.unit = 'gCO2e'
-                   AND t.kind IN ('reduction', 'reduction_reversal')
-                   AND t.period_date BETWEEN %(start)s AND %(end)s {line_filter}
+            f"""SELECT l.audience, l.code, d.behaviour_id, d.ghg_category, sum(d.records), sum(d.reduction_g)
+                  FROM (SELECT line_id, behaviour_id, ghg_category, records, reduction_g
+                          FROM behaviours_reductiondaytotal
+                         WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
+                        UNION ALL
+                        SELECT line_id, behaviour_id, ghg_category, records, reduction_g FROM ({tail}) AS tail
+                       ) AS d
+                  JOIN carbon_accounts_businessline l ON l.id = d.line_id
                  GROUP BY 1, 2, 3, 4
                  ORDER BY 1 DESC, 2, 3, 4""",
             {"start": period.start, "end": period.end, "lines": line_ids},
@@ -120,16 +125,20 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
 
 
 def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
-    line_filter = "AND r.line_id = ANY(%(lines)s)" if line_ids is not None else ""
+    line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
+    tail = rollup.FACTOR_USE_SQL.format(
+        where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
+        + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT f.activity, f.region_id, f.valid_from, f.valid_to, f.version, f.value_kgco2e, f.per_unit,
-                       f.dataset, f.source_ref, f.licence, f.status, count(DISTINCT r.id)
-                  FROM behaviours_behaviourrecord r
-                  JOIN behaviours_recordfactor rf ON rf.record_id = r.id
-                  JOIN behaviours_emissionfactor f ON f.id = rf.factor_id
-                 WHERE r.occurred_on BETWEEN %(start)s AND %(end)s AND r.status IN ('accepted', 'reversed')
-                   AND r.reduction_g > 0 {line_filter}
+                       f.dataset, f.source_ref, f.licence, f.status, sum(u.records)
+                  FROM (SELECT factor_id, records FROM behaviours_factordayuse
+                         WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
+                        UNION ALL
+                        SELECT factor_id, records FROM ({tail}) AS tail) AS u
+                  JOIN behaviours_emissionfactor f ON f.id = u.factor_id
                  GROUP BY f.id ORDER BY f.activity, f.region_id, f.valid_from, f.version""",
             {"start": period.start, "end": period.end, "lines": line_ids},
         )

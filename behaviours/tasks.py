@@ -1,4 +1,4 @@
-"""Thin Celery wrappers around the recording service."""
+"""Thin Celery wrappers around the recording service and the reduction day totals."""
 
 from __future__ import annotations
 
@@ -70,3 +70,16 @@ def _record_batch(job: ImportJob, rows: list[object], offset: int, results: obje
         held=F("held") + counts["held"],
         refused=F("refused") + counts["refused"],
     )
+
+
+@shared_task(name="behaviours.roll_up", acks_late=True)
+def roll_up() -> dict[str, object]:
+    """Keep the export's day totals close behind the ledger (they are exact either way)."""
+    from behaviours import rollup
+
+    result = rollup.roll_up()
+    return {
+        "rolled_up": result.rolled_up,
+        "through": result.through_transfer_id,
+        "transfers": result.transfers,
+    }

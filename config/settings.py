@@ -146,6 +146,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-filing-periods": {"task": "exchange_bridge.close_periods", "schedule": 60.0},
     "sweep-filing-batches": {"task": "exchange_bridge.sweep", "schedule": 30.0},
     "reconcile-filings": {"task": "exchange_bridge.reconcile", "schedule": 600.0},
+    # The export's day totals follow the ledger within a minute, so the export never rescans it.
+    "roll-up-reductions": {"task": "behaviours.roll_up", "schedule": 60.0},
 }
 
 # --- Authentication: django-allauth ----------------------------------------------------------

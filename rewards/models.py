@@ -50,7 +50,10 @@ class PointsAward(models.Model):
     spent or expired, consumed oldest first, and it expires on `expires_on`."""
 
     line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="points_awards")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="points_awards")
+    # Served by award_lots_by_expiry (account_id, expires_on).
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="points_awards", db_index=False
+    )
     source_type = models.CharField(max_length=40)
     source_id = models.CharField(max_length=64)
     behaviour_code = models.CharField(max_length=60)
