@@ -11,7 +11,11 @@ def _verdict(ok: bool) -> str:
 
 
 def write_markdown(summary: dict[str, Any], path: Path) -> None:
-    r = summary["results"]
+    r = dict(summary["results"])
+    failed = {name: result["failed"] for name, result in r.items() if "failed" in result}
+    filing = {size: f for size, f in r.get("filing", {}).items() if "failed" not in f}
+    failed |= {f"filing {size}": f["failed"] for size, f in r.get("filing", {}).items() if "failed" in f}
+    r = {name: result for name, result in r.items() if "failed" not in result} | {"filing": filing}
     m = summary["machine"]
     lines = [
         "# Benchmarks",
@@ -81,6 +85,8 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
             f"| 6 | A person's account page and statement API, {s['transfers_in_database']:,} transfers in the database | "
             f"page p95 {s['account_page_p95_ms']} ms, API p95 {s['statement_api_p95_ms']} ms | | | p95 < 100 ms | {_verdict(ok)} |"
         )
+    for name, message in failed.items():
+        lines.append(f"| | {name} | **failed**: {message} | | | | |")
     notes = path.with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().strip()]

@@ -79,8 +79,10 @@ def run_one(name: str, quick: bool, extra: list[str] | None = None) -> dict[str,
     ]
     output = subprocess.run(command, cwd=ROOT, env=_environment(), capture_output=True, text=True)
     if output.returncode != 0:
+        # One failed benchmark is reported as failed; the others still run and are written.
         print(output.stdout[-2000:], output.stderr[-4000:], file=sys.stderr)
-        raise SystemExit(f"benchmark {name} failed")
+        last = (output.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"failed": last[:300]}
     line = next(line for line in output.stdout.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     print(f"{name}: {result} ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -146,7 +148,12 @@ def main() -> int:
 
     write_markdown(summary, ROOT / "bench" / "BENCHMARKS.md")
     print(f"wrote bench/BENCHMARKS.md ({summary['total_seconds']} s)")
-    return 0
+    failures = [name for name, result in results.items() if "failed" in result] + [
+        f"filing {size}" for size, result in results.get("filing", {}).items() if "failed" in result
+    ]
+    if failures:
+        print(f"failed: {', '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
