@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -105,9 +104,8 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
         where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
         + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT l.audience, l.code, d.behaviour_id, d.ghg_category, sum(d.records), sum(d.reduction_g)
+    rows = rollup.read_with_tail(
+        f"""SELECT l.audience, l.code, d.behaviour_id, d.ghg_category, sum(d.records), sum(d.reduction_g)
                   FROM (SELECT line_id, behaviour_id, ghg_category, records, reduction_g
                           FROM behaviours_reductiondaytotal
                          WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
@@ -117,11 +115,11 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
                   JOIN carbon_accounts_businessline l ON l.id = d.line_id
                  GROUP BY 1, 2, 3, 4
                  ORDER BY 1 DESC, 2, 3, 4""",
-            {"start": period.start, "end": period.end, "lines": line_ids},
-        )
-        for audience, line, behaviour, category, records, grams in cursor:
-            section = "operational" if audience == Audience.EMPLOYEE else "ecosystem"
-            yield ExportRow(section, line, behaviour, category, int(records), int(grams))
+        {"start": period.start, "end": period.end, "lines": line_ids},
+    )
+    for audience, line, behaviour, category, records, grams in rows:
+        section = "operational" if audience == Audience.EMPLOYEE else "ecosystem"
+        yield ExportRow(section, line, behaviour, category, int(records), int(grams))
 
 
 def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
@@ -130,9 +128,8 @@ def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Itera
         where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
         + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT f.activity, f.region_id, f.valid_from, f.valid_to, f.version, f.value_kgco2e, f.per_unit,
+    rows = rollup.read_with_tail(
+        f"""SELECT f.activity, f.region_id, f.valid_from, f.valid_to, f.version, f.value_kgco2e, f.per_unit,
                        f.dataset, f.source_ref, f.licence, f.status, sum(u.records)
                   FROM (SELECT factor_id, records FROM behaviours_factordayuse
                          WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
@@ -140,37 +137,36 @@ def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Itera
                         SELECT factor_id, records FROM ({tail}) AS tail) AS u
                   JOIN behaviours_emissionfactor f ON f.id = u.factor_id
                  GROUP BY f.id ORDER BY f.activity, f.region_id, f.valid_from, f.version""",
-            {"start": period.start, "end": period.end, "lines": line_ids},
+        {"start": period.start, "end": period.end, "lines": line_ids},
+    )
+    for (
+        activity,
+        region,
+        valid_from,
+        valid_to,
+        version,
+        value,
+        per_unit,
+        dataset,
+        source,
+        licence,
+        status,
+        n,
+    ) in rows:
+        yield FactorRowUsed(
+            activity,
+            region,
+            valid_from,
+            valid_to,
+            version,
+            value,
+            per_unit,
+            dataset,
+            source,
+            licence,
+            status,
+            int(n),
         )
-        for row in cursor:
-            (
-                activity,
-                region,
-                valid_from,
-                valid_to,
-                version,
-                value,
-                per_unit,
-                dataset,
-                source,
-                licence,
-                status,
-                records,
-            ) = row
-            yield FactorRowUsed(
-                activity,
-                region,
-                valid_from,
-                valid_to,
-                version,
-                value,
-                per_unit,
-                dataset,
-                source,
-                licence,
-                status,
-                int(records),
-            )
 
 
 def totals(rows: list[ExportRow]) -> dict[str, int]:
