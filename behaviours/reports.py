@@ -96,14 +96,17 @@ class FactorRowUsed:
     records: int
 
 
+def _after_the_mark(line_ids: list[int] | None) -> str:
+    """The transfers after the rollup mark, of the period (and of the lines, when given)."""
+    lines = " AND t.line_id = ANY(%(lines)s)" if line_ids is not None else ""
+    return f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s{lines}"
+
+
 def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterator[ExportRow]:
     # The day totals up to the rollup mark plus the transfers after it, in one statement (one
     # snapshot): exact whenever the rollup last ran, and a quarter reads a few thousand rows.
     line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
-    tail = rollup.REDUCTIONS_SQL.format(
-        where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
-        + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
-    )
+    tail = rollup.REDUCTIONS_SQL.format(where=_after_the_mark(line_ids))
     rows = rollup.read_with_tail(
         f"""SELECT l.audience, l.code, d.behaviour_id, d.ghg_category, sum(d.records), sum(d.reduction_g)
                   FROM (SELECT line_id, behaviour_id, ghg_category, records, reduction_g
@@ -124,13 +127,10 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
 
 def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
     line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
-    tail = rollup.FACTOR_USE_SQL.format(
-        where=f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s"
-        + (" AND t.line_id = ANY(%(lines)s)" if line_ids is not None else "")
-    )
+    tail = rollup.FACTOR_USE_SQL.format(where=_after_the_mark(line_ids))
     rows = rollup.read_with_tail(
         f"""SELECT f.activity, f.region_id, f.valid_from, f.valid_to, f.version, f.value_kgco2e, f.per_unit,
-                       f.dataset, f.source_ref, f.licence, f.status, sum(u.records)
+                       f.dataset, f.source_ref, f.licence, f.status, sum(u.records)::bigint
                   FROM (SELECT factor_id, records FROM behaviours_factordayuse
                          WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
                         UNION ALL
@@ -139,34 +139,8 @@ def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Itera
                  GROUP BY f.id ORDER BY f.activity, f.region_id, f.valid_from, f.version""",
         {"start": period.start, "end": period.end, "lines": line_ids},
     )
-    for (
-        activity,
-        region,
-        valid_from,
-        valid_to,
-        version,
-        value,
-        per_unit,
-        dataset,
-        source,
-        licence,
-        status,
-        n,
-    ) in rows:
-        yield FactorRowUsed(
-            activity,
-            region,
-            valid_from,
-            valid_to,
-            version,
-            value,
-            per_unit,
-            dataset,
-            source,
-            licence,
-            status,
-            int(n),
-        )
+    for row in rows:
+        yield FactorRowUsed(*row)
 
 
 def totals(rows: list[ExportRow]) -> dict[str, int]:
