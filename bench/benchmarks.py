@@ -19,7 +19,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, bench_database_url, peak_rss_mb, percentile, report, setup_django
+from bench.common import (
+    ROOT,
+    bench_database_name,
+    bench_database_url,
+    peak_rss_mb,
+    percentile,
+    report,
+    setup_django,
+)
 
 
 def _free_port() -> int:
@@ -116,7 +124,7 @@ def hordak_peer(quick: bool) -> None:
             "--clients",
             "2",
         ],
-        env={**os.environ, "DATABASE_URL": bench_database_url("bench_hordak")},
+        env={**os.environ, "DATABASE_URL": bench_database_url(bench_database_name("hordak"))},
         capture_output=True,
         text=True,
         check=True,
@@ -130,7 +138,7 @@ def hordak_peer(quick: bool) -> None:
 def _gunicorn(port: int) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
-        "DATABASE_URL": bench_database_url("bench_platform"),
+        "DATABASE_URL": bench_database_url(bench_database_name("platform")),
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PLATFORM_ENV_FILE": "",
@@ -271,7 +279,9 @@ def bulk(quick: bool) -> None:
             # This machine's PostgreSQL runs with autovacuum off; in production autovacuum
             # analyses a table once a tenth of it changed. ANALYZE (untimed) stands in for it.
             with psycopg.connect(
-                bench_database_url("bench_platform").replace("postgres://", "postgresql://", 1),
+                bench_database_url(bench_database_name("platform")).replace(
+                    "postgres://", "postgresql://", 1
+                ),
                 autocommit=True,
             ) as maintenance:
                 maintenance.execute("ANALYZE")
@@ -290,7 +300,7 @@ def bulk(quick: bool) -> None:
         server.wait(timeout=30)
     # The limit of this stack: COPY of the same rows into a bare table with one unique index.
     with psycopg.connect(
-        bench_database_url("bench_platform").replace("postgres://", "postgresql://", 1)
+        bench_database_url(bench_database_name("platform")).replace("postgres://", "postgresql://", 1)
     ) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_copy_target")
         connection.execute(

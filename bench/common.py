@@ -16,12 +16,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def bench_database_name(role: str) -> str:
+    """`bench_platform` and `bench_hordak`; BENCH_DATABASE_PREFIX lets two runs share a server
+    (a long full-size run beside a quick one) without dropping each other's databases."""
+    return f"{os.environ.get('BENCH_DATABASE_PREFIX', 'bench')}_{role}"
+
+
 def bench_database_url(name: str) -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
-def setup_django(database: str = "bench_platform") -> None:
+def setup_django(database: str = "") -> None:
+    database = database or bench_database_name("platform")
     os.environ["DATABASE_URL"] = bench_database_url(database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["PLATFORM_ENV_FILE"] = ""

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import bench_database_name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 ORDER = ["record_single", "hordak_peer", "http_records", "bulk", "statement", "filing", "export"]
@@ -45,7 +47,7 @@ def _psql_in(database: str, sql: str) -> None:
 def _environment() -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": _database_url("bench_platform"),
+        "DATABASE_URL": _database_url(bench_database_name("platform")),
         "PLATFORM_ENV_FILE": "",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
         "DEBUG": "false",
@@ -55,7 +57,7 @@ def _environment() -> dict[str, str]:
 
 
 def prepare() -> None:
-    for name in ("bench_platform", "bench_hordak"):
+    for name in (bench_database_name("platform"), bench_database_name("hordak")):
         _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         _psql(f"CREATE DATABASE {name}")
     manage = [sys.executable, "manage.py"]
