@@ -65,7 +65,8 @@ def roll_up(*, lock_timeout_ms: int = 2000) -> RollupResult:
     cannot be had within the timeout, and the next run catches up."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{lock_timeout_ms}ms"])
+            # set_config, not SET: SET takes no bound parameters.
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
             # Postings wait behind this lock only for the instant of one max() on the primary key.
             cursor.execute("LOCK TABLE carbon_accounts_transfer IN SHARE MODE")
             cursor.execute("SELECT coalesce(max(id), 0) FROM carbon_accounts_transfer")

@@ -144,33 +144,34 @@ class ReferenceSnapshot:
     parents: dict[str, str | None]
     methodologies: dict[str, list[pure.MethodologyRow]]
     factors: dict[str, list[pure.FactorRow]]
+    # The current methodology rows by id, so a new record carries its row without a query.
+    methodology_models: dict[int, Methodology]
 
 
-# A fingerprint of every reference row's version: xmin and ctid change on any insert or update
-# (ctid even within one transaction), and deletes change the count. One cheap query instead of
-# five on every record, and a new factor version is seen at once, never after a delay.
-_REFERENCE_VERSION_SQL = """
-SELECT md5(string_agg(version, ',' ORDER BY version)) FROM (
-    SELECT 'b' || xmin::text || ctid::text AS version FROM behaviours_behaviour
-    UNION ALL SELECT 'r' || xmin::text || ctid::text FROM behaviours_region
-    UNION ALL SELECT 'm' || xmin::text || ctid::text FROM behaviours_methodology
-    UNION ALL SELECT 'f' || xmin::text || ctid::text FROM behaviours_emissionfactor
-) AS rows
-"""
+# The version of the reference data: a statement trigger on every reference table writes a new
+# one in the same transaction as any change (migration 0006), so a new factor version is seen at
+# once, never after a delay, for the price of reading one row. The recording path folds this
+# scalar subquery into its one read of the person's day.
+REFERENCE_VERSION_SQL = "(SELECT version::text FROM behaviours_referenceversion WHERE id = 1)"
 _snapshot: tuple[str, ReferenceSnapshot] | None = None
 
 
-def reference() -> ReferenceSnapshot:
+def reference(version: str | None = None) -> ReferenceSnapshot:
+    """The snapshot of the current reference rows; `version` is REFERENCE_VERSION_SQL's value
+    when the caller has already read it."""
     global _snapshot
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(_REFERENCE_VERSION_SQL)
-        version = str(cursor.fetchone()[0])
+    if version is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + REFERENCE_VERSION_SQL)
+            version = str(cursor.fetchone()[0])
     if _snapshot is not None and _snapshot[0] == version:
         return _snapshot[1]
     methodologies: dict[str, list[pure.MethodologyRow]] = {}
+    models: dict[int, Methodology] = {}
     for methodology in Methodology.objects.filter(superseded_at__isnull=True):
+        models[methodology.pk] = methodology
         methodologies.setdefault(methodology.behaviour_id, []).append(as_methodology_row(methodology))
     factors: dict[str, list[pure.FactorRow]] = {}
     for factor in EmissionFactor.objects.filter(superseded_at__isnull=True):
@@ -180,6 +181,7 @@ def reference() -> ReferenceSnapshot:
         parents=region_parents(),
         methodologies=methodologies,
         factors=factors,
+        methodology_models=models,
     )
     _snapshot = (version, snapshot)
     return snapshot

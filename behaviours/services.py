@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -28,6 +28,7 @@ from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordFac
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
+from rewards import selectors as rewards_selectors
 from rewards import services as rewards
 
 SOURCE_TYPE = "behaviour_record"
@@ -77,51 +78,134 @@ class RecordOutcome:
     created: bool
 
 
+# The person's day, read in one statement once their row is locked (a new statement sees every
+# record committed by whoever held the lock before): a replay of this key, the day's events and
+# counted quantity of the behaviour, the records in the burst window, whether the evidence was
+# used, the reference data's version, what the award needs, and the new record's id.
+_PERSON_DAY_SQL = f"""
+SELECT replay.id, replay.payload_digest, day.events, day.counted, burst.records,
+       EXISTS (SELECT 1 FROM behaviours_behaviourrecord
+                WHERE %(evidence)s <> '' AND line_id = %(line)s AND evidence_id = %(evidence)s),
+       {selectors.REFERENCE_VERSION_SQL},
+       {rewards_selectors.AWARD_CONTEXT_SQL},
+       nextval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id'))
+  FROM (SELECT count(*) AS events, coalesce(sum(counted_quantity), 0) AS counted
+          FROM behaviours_behaviourrecord
+         WHERE account_id = %(account)s AND behaviour_id = %(behaviour)s AND occurred_on = %(day)s
+           AND status = ANY(%(counting)s)) AS day,
+       (SELECT count(*) AS records FROM behaviours_behaviourrecord
+         WHERE account_id = %(account)s AND created_at >= %(since)s) AS burst
+  LEFT JOIN LATERAL (SELECT id, payload_digest FROM behaviours_behaviourrecord
+                      WHERE source = %(source)s AND idempotency_key = %(key)s) AS replay ON true
+"""
+
+
+class _LostRace(Exception):
+    """A concurrent request with the same key or evidence committed first."""
+
+
 def record_behaviour(*, request: RecordRequest, today: date | None = None) -> RecordOutcome:
     today = today or timezone.localdate()
     digest = request.digest()
-    with transaction.atomic():
-        # The person's row first: it serialises this person's records (so the daily caps
-        # hold under concurrency) and it is the row the ledger posting locks anyway.
-        account = Account.objects.select_for_update().filter(pk=request.account.pk).first()
-        if account is None or account.kind != AccountKind.PERSONAL or account.line_id != request.line.pk:
-            raise RecordRefused(
-                "unknown_account", gettext("This person has no account in this business line."), "account"
-            )
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return _record_one(cursor, request, digest, today)
+    except _LostRace:
+        # Everything this call wrote was rolled back with the transaction; say what won.
         replay = _replay(request, digest)
         if replay is not None:
             return RecordOutcome(replay, False)
-        since = timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES)
-        assessment = _assess(
-            request,
-            selectors.reference(),
-            today,
-            evidence_taken=lambda: BehaviourRecord.objects.filter(
-                line=request.line, evidence_id=request.evidence_id
-            ).exists(),
-            day_so_far=lambda code: _day_so_far(account, code, request.occurred_on),
-            burst_count=lambda: BehaviourRecord.objects.filter(
-                account=account, created_at__gte=since
-            ).count(),
+        raise RecordRefused(
+            "duplicate_evidence",
+            gettext("This evidence was already used for another record."),
+            "evidence_id",
+        ) from None
+
+
+def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -> RecordOutcome:
+    """The hot path of every channel, in five statements: lock the person, read their day, post
+    the ledger transfers, insert the record with its factor links, keep the award."""
+    # The person's row first: it serialises this person's records (so the daily caps hold under
+    # concurrency) and it is the row the ledger posting locks anyway.
+    cursor.execute(
+        "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE", [request.account.pk]
+    )
+    row = cursor.fetchone()
+    if row is None or row[0] != AccountKind.PERSONAL or row[1] != request.line.pk:
+        raise RecordRefused(
+            "unknown_account", gettext("This person has no account in this business line."), "account"
         )
-        record = _new_record(request, account, assessment, digest)
-        try:
-            with transaction.atomic():
-                record.save()
-        except IntegrityError:
-            # A concurrent request with the same key or evidence won the race.
-            replay = _replay(request, digest)
-            if replay is not None:
-                return RecordOutcome(replay, False)
-            raise RecordRefused(
-                "duplicate_evidence",
-                gettext("This evidence was already used for another record."),
-                "evidence_id",
-            ) from None
-        RecordFactor.objects.bulk_create(_factor_links(record, assessment.quantification))
-        if record.status == RecordStatus.ACCEPTED:
-            _post(record, assessment.behaviour)
-        return RecordOutcome(record, True)
+    earned_on = timezone.localdate()
+    cursor.execute(
+        _PERSON_DAY_SQL,
+        {
+            "account": request.account.pk,
+            "line": request.line.pk,
+            "behaviour": request.behaviour_code,
+            "day": request.occurred_on,
+            "counting": [RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.value],
+            "since": timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
+            "evidence": request.evidence_id,
+            "source": request.source,
+            "key": request.idempotency_key,
+            "earned_on": earned_on,
+        },
+    )
+    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id = cursor.fetchone()
+    if replay_id is not None:
+        replay = _replay(request, digest)  # raises when the key came with a different payload
+        assert replay is not None
+        return RecordOutcome(replay, False)
+    reference = selectors.reference(str(version))
+    assessment = _assess(
+        request,
+        reference,
+        today,
+        evidence_taken=lambda: bool(evidence_taken),
+        day_so_far=lambda _code: (int(events), Decimal(counted)),
+        burst_count=lambda: int(burst),
+    )
+    record = _new_record(request, request.account, assessment, digest)
+    record.pk = record_id
+    if record.methodology_id in reference.methodology_models:
+        record.methodology = reference.methodology_models[record.methodology_id]
+    if record.status == RecordStatus.ACCEPTED:
+        _post(
+            record,
+            assessment.behaviour,
+            award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
+            earned_on=earned_on,
+            saved=False,
+        )
+    if not _insert_record(cursor, record, _factor_links(record, assessment.quantification)):
+        raise _LostRace
+    return RecordOutcome(record, True)
+
+
+def _insert_record(cursor: Any, record: BehaviourRecord, links: list[RecordFactor]) -> bool:
+    """INSERT a record with its id already taken, and its factor links, in one statement. False
+    when a record with the same key or evidence got there first: then nothing was written."""
+    fields = BehaviourRecord._meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    cursor.execute(
+        f"""WITH record AS (
+                INSERT INTO behaviours_behaviourrecord ({", ".join(f'"{field.column}"' for field in fields)})
+                VALUES ({", ".join(["%s"] * len(fields))})
+                ON CONFLICT DO NOTHING
+                RETURNING id
+            ), links AS (
+                INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
+                SELECT record.id, link.factor_id, link.role
+                  FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
+            )
+            SELECT count(*) FROM record""",
+        [*values, [link.factor_id for link in links], [link.role for link in links]],
+    )
+    inserted = bool(cursor.fetchone()[0])
+    if inserted:
+        record._state.adding = False
+        record._state.db = connection.alias
+    return inserted
 
 
 @dataclass(frozen=True)
@@ -459,8 +543,16 @@ def _quantify(
         raise RecordRefused("cannot_quantify", str(error), "region") from None
 
 
-def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
-    """The reduction and the points in one ledger posting (one lock of the person, one insert)."""
+def _post(
+    record: BehaviourRecord,
+    behaviour: Behaviour,
+    *,
+    award_context: rewards_selectors.AwardContext | None = None,
+    earned_on: date | None = None,
+    saved: bool = True,
+) -> None:
+    """The reduction and the points in one ledger posting (one lock of the person, one insert).
+    A record not yet saved (`saved=False`) gets its transfer id and points before its insert."""
     transfers: list[TransferRequest] = []
     if record.reduction_g > 0:
         transfers.append(
@@ -490,7 +582,8 @@ def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
         reduction_g=record.reduction_g,
         source_type=SOURCE_TYPE,
         source_id=str(record.pk),
-        earned_on=timezone.localdate(),
+        earned_on=earned_on or timezone.localdate(),
+        context=award_context,
     )
     if plan.transfer is not None:
         transfers.append(plan.transfer)
@@ -507,7 +600,8 @@ def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
             transfer_id=posted.transfer_ids[-1],
         )
     record.points = plan.points
-    record.save(update_fields=["reduction_transfer_id", "points"])
+    if saved:
+        record.save(update_fields=["reduction_transfer_id", "points"])
 
 
 # --- Review --------------------------------------------------------------------------------

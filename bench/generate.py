@@ -39,7 +39,7 @@ def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
                    on_leaderboard, balance_g, balance_points, opened_at)
                SELECT 'personal', %(line)s, NULL, %(prefix)s || lpad(g::text, 8, '0'), 'bench ' || g,
                       'Team ' || (g %% 40), 'Office ' || (g %% 6), false, 0, 0, now()
-                 FROM generate_series(%(start)s, %(stop)s) g""",
+                 FROM generate_series(%(start)s::bigint, %(stop)s::bigint) g""",
             {"line": line_id, "prefix": prefix, "start": existing + 1, "stop": count},
         )
     _run("ANALYZE carbon_accounts_account")
@@ -84,7 +84,7 @@ def records(
            SELECT %(quantity)s, %(quantity)s, '', %(first)s::date + (g %% %(days)s), '{}', '', %(tag)s,
                   %(tag)s || '-' || g, '', 'accepted', '', %(grams)s, %(category)s, %(fileable)s, 0, NULL, now(), NULL, '',
                   people.id, %(behaviour)s, %(line)s, %(methodology)s, %(region)s
-             FROM generate_series(1, %(count)s) g
+             FROM generate_series(1, %(count)s::bigint) g
              -- a join, not (array)[i]: subscripting a large array parameter copies it on every row
              JOIN unnest(%(accounts)s::bigint[]) WITH ORDINALITY AS people(id, n)
                ON people.n = 1 + (g %% %(account_count)s)""",

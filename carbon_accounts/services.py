@@ -172,8 +172,11 @@ def open_personal_account(
     defaults = {"display_name": display_name, "team": team, "office": office}
     if holder is not None:
         defaults["external_ref"] = external_ref
-    with transaction.atomic():
-        account, _created = Account.objects.get_or_create(**lookup, defaults=defaults)  # type: ignore[arg-type]
+    # Almost every call finds the account: one SELECT, no transaction of its own.
+    account = Account.objects.filter(**lookup).first()  # type: ignore[arg-type]
+    if account is None:
+        with transaction.atomic():
+            account, _created = Account.objects.get_or_create(**lookup, defaults=defaults)  # type: ignore[arg-type]
     return account
 
 
@@ -229,33 +232,64 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer("Every transfer needs an idempotency source and key.")
 
 
-_INSERT_SQL = """
-INSERT INTO carbon_accounts_transfer (
-    debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
-    ghg_category, period_date, idempotency_source, idempotency_key, payload_digest,
-    reverses_id, description, created_at)
-SELECT debit, credit, amount, unit, kind, line, source_type, source_id,
-       ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],
-            %s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],
-            %s::bigint[], %s::text[])
-     WITH ORDINALITY AS t(debit, credit, amount, unit, kind, line, source_type, source_id,
-                          ghg_category, period_date, idem_source, idem_key, digest, reverses,
-                          description, position)
-ORDER BY position
-ON CONFLICT (idempotency_source, idempotency_key) DO NOTHING
-RETURNING id, idempotency_source, idempotency_key
+# One statement inserts the transfers and moves the stored balances of the personal accounts
+# they touch: the balances follow only the rows this statement really inserted (a replay, or
+# a repeat of a key inside the call, moves nothing), and a points balance that would go below
+# zero is not updated, which the caller sees as a missing account in `moved`.
+_POST_SQL = """
+WITH inserted AS (
+    INSERT INTO carbon_accounts_transfer (
+        debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
+        ghg_category, period_date, idempotency_source, idempotency_key, payload_digest,
+        reverses_id, description, created_at)
+    SELECT debit, credit, amount, unit, kind, line, source_type, source_id,
+           ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
+    FROM unnest(%(debit)s::bigint[], %(credit)s::bigint[], %(amount)s::bigint[], %(unit)s::text[],
+                %(kind)s::text[], %(line)s::bigint[], %(source_type)s::text[], %(source_id)s::text[],
+                %(ghg_category)s::text[], %(period_date)s::date[], %(idem_source)s::text[],
+                %(idem_key)s::text[], %(digest)s::text[], %(reverses)s::bigint[], %(description)s::text[])
+         WITH ORDINALITY AS t(debit, credit, amount, unit, kind, line, source_type, source_id,
+                              ghg_category, period_date, idem_source, idem_key, digest, reverses,
+                              description, position)
+    ORDER BY position
+    ON CONFLICT (idempotency_source, idempotency_key) DO NOTHING
+    RETURNING id, idempotency_source, idempotency_key, debit_account_id, credit_account_id, amount, unit
+), legs AS (
+    SELECT credit_account_id AS account_id, amount, unit FROM inserted
+    UNION ALL
+    SELECT debit_account_id, -amount, unit FROM inserted
+), delta AS (
+    SELECT account_id,
+           coalesce(sum(amount) FILTER (WHERE unit = 'gCO2e'), 0) AS grams,
+           coalesce(sum(amount) FILTER (WHERE unit <> 'gCO2e'), 0) AS points
+      FROM legs
+     WHERE account_id = ANY(%(personal)s::bigint[])
+     GROUP BY account_id
+), moved AS (
+    UPDATE carbon_accounts_account AS account
+       SET balance_g = account.balance_g + delta.grams,
+           balance_points = account.balance_points + delta.points
+      FROM delta
+     WHERE account.id = delta.account_id
+       AND account.kind = 'personal'
+       AND account.balance_points + delta.points >= 0
+    RETURNING account.id
+)
+SELECT id, idempotency_source, idempotency_key FROM inserted
+UNION ALL
+SELECT id, NULL, NULL FROM moved
 """
 
-_UPDATE_BALANCES_SQL = """
-UPDATE carbon_accounts_account AS account
-SET balance_g = account.balance_g + delta.grams,
-    balance_points = account.balance_points + delta.points
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS delta(account_id, grams, points)
-WHERE account.id = delta.account_id
-  AND account.kind = 'personal'
-  AND account.balance_points + delta.points >= 0
-RETURNING account.id
+# The personal accounts involved, locked in id order (so concurrent posts never deadlock), and
+# how many of the named accounts exist, in one round trip.
+_LOCK_SQL = """
+WITH locked AS (
+    SELECT id FROM carbon_accounts_account
+     WHERE id = ANY(%(ids)s::bigint[]) AND kind = 'personal'
+     ORDER BY id FOR UPDATE
+)
+SELECT (SELECT coalesce(array_agg(id), '{}') FROM locked),
+       (SELECT count(*) FROM carbon_accounts_account WHERE id = ANY(%(ids)s::bigint[]))
 """
 
 
@@ -281,26 +315,33 @@ def post_transfers(*, transfers: Sequence[TransferRequest]) -> PostingResult:
             cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
         )
         cursor.execute(
-            _INSERT_SQL,
-            [
-                [r.debit_account_id for r in transfers],
-                [r.credit_account_id for r in transfers],
-                [r.amount for r in transfers],
-                [r.unit for r in transfers],
-                [r.kind for r in transfers],
-                [r.line_id for r in transfers],
-                [r.source_type for r in transfers],
-                [r.source_id for r in transfers],
-                [r.ghg_category for r in transfers],
-                [r.period_date for r in transfers],
-                [r.idempotency_source for r in transfers],
-                [r.idempotency_key for r in transfers],
-                digests,
-                [r.reverses_id for r in transfers],
-                [r.description[:300] for r in transfers],
-            ],
+            _POST_SQL,
+            {
+                "debit": [r.debit_account_id for r in transfers],
+                "credit": [r.credit_account_id for r in transfers],
+                "amount": [r.amount for r in transfers],
+                "unit": [r.unit for r in transfers],
+                "kind": [r.kind for r in transfers],
+                "line": [r.line_id for r in transfers],
+                "source_type": [r.source_type for r in transfers],
+                "source_id": [r.source_id for r in transfers],
+                "ghg_category": [r.ghg_category for r in transfers],
+                "period_date": [r.period_date for r in transfers],
+                "idem_source": [r.idempotency_source for r in transfers],
+                "idem_key": [r.idempotency_key for r in transfers],
+                "digest": digests,
+                "reverses": [r.reverses_id for r in transfers],
+                "description": [r.description[:300] for r in transfers],
+                "personal": sorted(personal_ids),
+            },
         )
-        inserted = {(source, key): transfer_id for transfer_id, source, key in cursor.fetchall()}
+        inserted: dict[tuple[str, str], int] = {}
+        moved: set[int] = set()
+        for row_id, source, key in cursor.fetchall():
+            if source is None:
+                moved.add(row_id)
+            else:
+                inserted[(source, key)] = row_id
         result = PostingResult()
         replays = [
             (index, request)
@@ -332,7 +373,13 @@ def post_transfers(*, transfers: Sequence[TransferRequest]) -> PostingResult:
                 )
             result.transfer_ids.append(original_id)
             result.created.append(False)
-        _apply_balance_deltas(cursor, {a: d for a, d in deltas.items() if a in personal_ids and d != [0, 0]})
+        # A personal account whose balance had to move but did not: its points would go below zero.
+        # Raising rolls the whole posting back.
+        short = sorted(a for a, d in deltas.items() if a in personal_ids and d != [0, 0] and a not in moved)
+        if short:
+            raise InsufficientPoints(
+                f"Not enough green points in account {short[0]} for this movement; nothing was recorded."
+            )
     return result
 
 
@@ -341,16 +388,12 @@ def _first_index(transfers: Sequence[TransferRequest], key: tuple[str, str]) -> 
 
 
 def _lock_personal_accounts(cursor: CursorWrapper, account_ids: set[int]) -> set[int]:
-    """Lock the personal accounts involved, in id order (so concurrent posts never deadlock)."""
-    cursor.execute(
-        "SELECT id FROM carbon_accounts_account WHERE id = ANY(%s) AND kind = 'personal' ORDER BY id FOR UPDATE",
-        [sorted(account_ids)],
-    )
-    locked = {row[0] for row in cursor.fetchall()}
-    cursor.execute("SELECT count(*) FROM carbon_accounts_account WHERE id = ANY(%s)", [sorted(account_ids)])
-    if cursor.fetchone()[0] != len(account_ids):
+    """Lock the personal accounts involved, in id order; refuse a transfer to no account."""
+    cursor.execute(_LOCK_SQL, {"ids": sorted(account_ids)})
+    locked, found = cursor.fetchone()
+    if found != len(account_ids):
         raise InvalidTransfer("A transfer names an account that does not exist.")
-    return locked
+    return set(locked)
 
 
 def _existing_transfers(
@@ -366,22 +409,6 @@ def _existing_transfers(
         [[r.idempotency_source for r in requests], [r.idempotency_key for r in requests]],
     )
     return {(source, key): (transfer_id, digest) for transfer_id, source, key, digest in cursor.fetchall()}
-
-
-def _apply_balance_deltas(cursor: CursorWrapper, deltas: dict[int, list[int]]) -> None:
-    if not deltas:
-        return
-    account_ids = sorted(deltas)
-    cursor.execute(
-        _UPDATE_BALANCES_SQL,
-        [account_ids, [deltas[a][0] for a in account_ids], [deltas[a][1] for a in account_ids]],
-    )
-    updated = {row[0] for row in cursor.fetchall()}
-    short = [account_id for account_id in account_ids if account_id not in updated]
-    if short:
-        raise InsufficientPoints(
-            f"Not enough green points in account {short[0]} for this movement; nothing was recorded."
-        )
 
 
 def reverse_transfer(*, transfer_id: int, reason: str) -> int:

@@ -23,6 +23,7 @@ from rewards.models import (
     Redemption,
     RedemptionStatus,
 )
+from rewards.selectors import AwardContext
 
 EXPIRY_MONTHS = 12
 # Customer lines earn 1 point per 10 g of measured reduction unless a rule says otherwise.
@@ -125,12 +126,18 @@ def plan_award(
     source_type: str,
     source_id: str,
     earned_on: date,
+    context: AwardContext | None = None,
 ) -> AwardPlan:
-    """Work out an award without writing it, so the caller can post it with its own transfers."""
+    """Work out an award without writing it, so the caller can post it with its own transfers.
+    A caller that already read the award context (selectors.AWARD_CONTEXT_SQL) passes it."""
     assert account.line_id is not None
-    behaviour_rule, default_rule = _rules_for(account.line_id, behaviour_code)
-    earned_today = 0
-    if any(r and r.daily_cap is not None for r in (behaviour_rule, default_rule)):
+    if context is not None:
+        behaviour_rule, default_rule = context.behaviour_rule, context.default_rule
+        earned_today = context.earned_today
+    else:
+        behaviour_rule, default_rule = _rules_for(account.line_id, behaviour_code)
+        earned_today = 0
+    if context is None and any(r and r.daily_cap is not None for r in (behaviour_rule, default_rule)):
         earned_today = int(
             PointsAward.objects.filter(account=account, earned_on=earned_on).aggregate(total=Sum("points"))[
                 "total"
