@@ -552,7 +552,8 @@ def _post(
     saved: bool = True,
 ) -> None:
     """The reduction and the points in one ledger posting (one lock of the person, one insert).
-    A record not yet saved (`saved=False`) gets its transfer id and points before its insert."""
+    A record not yet saved (`saved=False`) gets its transfer id and points before its insert.
+    Every caller has locked the person's account: the posting takes no lock of its own."""
     transfers: list[TransferRequest] = []
     if record.reduction_g > 0:
         transfers.append(
@@ -589,7 +590,7 @@ def _post(
         transfers.append(plan.transfer)
     if not transfers:
         return
-    posted = ledger.post_transfers(transfers=transfers)
+    posted = ledger.post_transfers(transfers=transfers, holding=frozenset({record.account_id}))
     if record.reduction_g > 0:
         record.reduction_transfer_id = posted.transfer_ids[0]
     if plan.transfer is not None:
@@ -609,8 +610,9 @@ def _post(
 
 @transaction.atomic
 def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
+    # The record and its person, locked together: the posting below relies on the person's lock.
     record = (
-        BehaviourRecord.objects.select_for_update(of=("self",))
+        BehaviourRecord.objects.select_for_update(of=("self", "account"))
         .select_related("behaviour", "account")
         .get(pk=record_id)
     )
@@ -849,7 +851,10 @@ def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behavio
                 )
             )
     transfers += [plan.transfer for plan in plans if plan.transfer is not None]
-    posted = ledger.post_transfers(transfers=transfers)
+    # record_behaviours locked every person of the batch before assessing it.
+    posted = ledger.post_transfers(
+        transfers=transfers, holding=frozenset(record.account_id for record, _b in accepted)
+    )
     ids = dict(zip(((t.kind, t.source_id) for t in transfers), posted.transfer_ids, strict=True))
     rewards.record_awards(
         plans=[

@@ -299,20 +299,31 @@ def post_transfer(*, transfer: TransferRequest) -> tuple[int, bool]:
     return result.transfer_ids[0], result.created[0]
 
 
-def post_transfers(*, transfers: Sequence[TransferRequest]) -> PostingResult:
+def post_transfers(
+    *, transfers: Sequence[TransferRequest], holding: frozenset[int] | None = None
+) -> PostingResult:
     """Post many transfers in one transaction, all or nothing.
 
     Replays (same source and key, same payload) have no effect and return the original id;
     a key reused for a different payload refuses the whole call with IdempotencyConflict.
+
+    `holding`: a caller inside its own transaction that has already locked every personal
+    account the transfers touch, and only ever names system accounts beside them, passes those
+    personal account ids. The posting then takes no lock and no savepoint of its own (a refusal
+    ends the caller's whole transaction, which is what such a caller does anyway).
     """
     if not transfers:
         return PostingResult()
     for request in transfers:
         _validate(request)
     digests = [request.digest() for request in transfers]
-    with transaction.atomic(), connection.cursor() as cursor:
-        personal_ids = _lock_personal_accounts(
-            cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
+    with transaction.atomic(savepoint=holding is None), connection.cursor() as cursor:
+        personal_ids = (
+            set(holding)
+            if holding is not None
+            else _lock_personal_accounts(
+                cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
+            )
         )
         cursor.execute(
             _POST_SQL,
