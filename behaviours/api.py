@@ -164,7 +164,7 @@ class RecordBehaviour(APIView):
         },
     )
     def post(self, request: Request, line: str) -> Response:
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key or len(key) > 200:
             raise ApiError(
@@ -306,7 +306,7 @@ class BulkRecordBehaviours(APIView):
         },
     )
     def post(self, request: Request, line: str) -> Response:
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         rows = request.data
         if not isinstance(rows, list):
             raise ApiError(
@@ -375,7 +375,7 @@ class UploadImport(APIView):
     def post(self, request: Request, line: str) -> Response:
         from behaviours.tasks import run_import
 
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         job_id = uuid.uuid4()
         folder = Path(settings.MEDIA_ROOT) / "imports"
         folder.mkdir(parents=True, exist_ok=True)

@@ -176,7 +176,7 @@ class LineTotals(APIView):
         },
     )
     def get(self, request: Request, line: str) -> Response:
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         query = TotalsQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         return Response(_totals(query.validated_data, [business_line.pk]))

@@ -174,6 +174,9 @@ def open_personal_account(
         defaults["external_ref"] = external_ref
     # Almost every call finds the account: one SELECT, no transaction of its own.
     account = Account.objects.filter(**lookup).first()  # type: ignore[arg-type]
+    if account is None and holder is None and not (team or office):
+        # A line system's new person: one INSERT ... ON CONFLICT, safe against a concurrent first use.
+        return open_personal_accounts(line=line, people={external_ref: display_name})[external_ref]
     if account is None:
         with transaction.atomic():
             account, _created = Account.objects.get_or_create(**lookup, defaults=defaults)  # type: ignore[arg-type]

@@ -146,7 +146,11 @@ class IsStaff(BasePermission):
         return access is not None and access.line_ids is None
 
 
-def line_or_404(code: str) -> BusinessLine:
+def line_or_404(code: str, request: Request | None = None) -> BusinessLine:
+    """The line named in the URL; a line system's own line comes with its credential, unread."""
+    credential = line_credential(request) if request is not None else None
+    if credential is not None and credential.line is not None and credential.line.code == code:
+        return credential.line
     line = BusinessLine.objects.filter(code=code).first()
     if line is None:
         raise exceptions.NotFound(f"There is no business line {code!r}.")

@@ -43,7 +43,7 @@ class FilingBatches(APIView):
         },
     )
     def get(self, request: Request, line: str) -> Response:
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         fields = list(BatchOutput().fields)
         return Response(
             list(FilingBatch.objects.filter(line=business_line).order_by("-created_at").values(*fields)[:200])

@@ -40,7 +40,7 @@ class GreenRights(APIView):
         responses={200: GreenRightOutput(many=True), 404: ERROR_SCHEMA, 429: ERROR_SCHEMA},
     )
     def get(self, request: Request, line: str) -> Response:
-        business_line = line_or_404(line)
+        business_line = line_or_404(line, request)
         return Response(
             [
                 {
