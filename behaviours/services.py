@@ -28,6 +28,7 @@ from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordFac
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
+from config import bulk_insert
 from rewards import selectors as rewards_selectors
 from rewards import services as rewards
 
@@ -793,17 +794,22 @@ def record_behaviours(
         for _i, record, _a in new:
             if record.methodology_id:
                 record.methodology = methodologies[record.methodology_id]
-        BehaviourRecord.objects.bulk_create([record for _i, record, _a in new], batch_size=2000)
-        RecordFactor.objects.bulk_create(
+        # Ids first, so the transfers can name their records and the records can be inserted
+        # once, complete with their transfer ids and points.
+        for record_id, (_i, record, _a) in zip(
+            bulk_insert.take_ids(BehaviourRecord, len(new)), new, strict=True
+        ):
+            record.pk = record_id
+        _post_many(
+            line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
+        )
+        bulk_insert.insert_rows([record for _i, record, _a in new])
+        bulk_insert.insert_rows(
             [
                 link
                 for _i, record, assessment in new
                 for link in _factor_links(record, assessment.quantification)
-            ],
-            batch_size=4000,
-        )
-        _post_many(
-            line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
+            ]
         )
         for index, record, _a in new:
             results[index] = RecordOutcome(record, True)
@@ -815,7 +821,8 @@ def record_behaviours(
 
 
 def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behaviour]]) -> None:
-    """_post for many records: one ledger posting and one statement per table."""
+    """_post for many records not yet inserted: one ledger posting and one statement per table;
+    each record gets its transfer id and points before its insert."""
     if not accepted:
         return
     issuance = ledger.system_account_id(line_id=line.pk, kind=AccountKind.REDUCTION_ISSUANCE)
@@ -863,17 +870,6 @@ def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behavio
             if plan.transfer is not None
         ]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE behaviours_behaviourrecord r SET reduction_transfer_id = u.transfer_id, points = u.points
-                 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, transfer_id, points)
-                WHERE r.id = u.id""",
-            [
-                [record.pk for record, _b in accepted],
-                [ids.get(("reduction", str(record.pk))) for record, _b in accepted],
-                [plan.points for plan in plans],
-            ],
-        )
     for plan, (record, _behaviour) in zip(plans, accepted, strict=True):
         record.reduction_transfer_id = ids.get(("reduction", str(record.pk)))
         record.points = plan.points

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import LedgerError, TransferRequest
+from config import bulk_insert
 from rewards.models import (
     GreenRight,
     PointsAward,
@@ -257,9 +258,7 @@ def plan_awards(
 
 def record_awards(*, plans: list[tuple[AwardPlan, Account, str, int]]) -> None:
     """Keep many awards in one statement: (plan, account, behaviour code, transfer id)."""
-    PointsAward.objects.bulk_create(
-        [_award_row(*entry) for entry in plans if entry[0].transfer is not None], batch_size=2000
-    )
+    bulk_insert.insert_rows([_award_row(*entry) for entry in plans if entry[0].transfer is not None])
 
 
 def record_award(*, plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
