@@ -108,7 +108,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parameters go to PostgreSQL apart from the query, so psycopg prepares a statement the fifth
 # time it sees it and PostgreSQL stops planning it again: the recording path's statements are
 # the same on every request (bench/NOTES.md). SET takes no parameters this way (set_config does).
-DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+# Behind a pooler in transaction mode that keeps no prepared statements, set
+# DATABASE_PREPARE_THRESHOLD=off (docs/operations.md).
+_prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=True, prepare_threshold=None if _prepare == "off" else int(_prepare)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the shared cache (sign-in throttling needs a shared one) ------
