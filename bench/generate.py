@@ -81,8 +81,8 @@ def records(
                evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g, ghg_category,
                fileable, points, reduction_transfer_id, created_at, decided_at, decided_by, account_id, behaviour_id,
                line_id, methodology_id, region_id)
-           SELECT %(quantity)s, %(quantity)s, '', %(first)s::date + (g %% %(days)s), '{}', '', %(tag)s,
-                  %(tag)s || '-' || g, '', 'accepted', '', %(grams)s, %(category)s, %(fileable)s, 0, NULL, now(), NULL, '',
+           SELECT %(quantity)s, %(quantity)s, '', %(first)s::date + (g %% %(days)s)::int, '{}', '', %(tag)s::text,
+                  %(tag)s::text || '-' || g, '', 'accepted', '', %(grams)s, %(category)s, %(fileable)s, 0, NULL, now(), NULL, '',
                   people.id, %(behaviour)s, %(line)s, %(methodology)s, %(region)s
              FROM generate_series(1, %(count)s::bigint) g
              -- a join, not (array)[i]: subscripting a large array parameter copies it on every row

@@ -201,6 +201,16 @@ def test_check_ledger_catches_a_record_whose_grams_do_not_match_its_rows(record)
     assert any("invariant 4: reduction transfer" in p for p in problems)
 
 
+def test_check_ledger_names_the_one_tampered_record_among_identical_ones(record, make_person) -> None:  # type: ignore[no-untyped-def]
+    # Same method, factor rows and quantity: the check recomputes them once, as one group.
+    saved = [
+        record("commute_metro", "10", region="GB", person=make_person("employees")).record for _ in range(3)
+    ]
+    BehaviourRecord.objects.filter(pk=saved[1].pk).update(reduction_g=1348)
+    grams_problems = [p for p in check_ledger() if "factor rows give" in p]
+    assert grams_problems == [f"invariant 4: record {saved[1].pk} stores 1348 g but its factor rows give 1349 g"]
+
+
 def test_an_implausible_speed_is_held_and_posts_nothing_until_approved(record) -> None:  # type: ignore[no-untyped-def]
     held = record("commute_cycle", "30", attributes={"duration_minutes": "20"}).record  # 90 km/h
     assert held.status == RecordStatus.PENDING_REVIEW and "implausible speed" in held.review_reason
