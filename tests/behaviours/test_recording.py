@@ -208,7 +208,9 @@ def test_check_ledger_names_the_one_tampered_record_among_identical_ones(record,
     ]
     BehaviourRecord.objects.filter(pk=saved[1].pk).update(reduction_g=1348)
     grams_problems = [p for p in check_ledger() if "factor rows give" in p]
-    assert grams_problems == [f"invariant 4: record {saved[1].pk} stores 1348 g but its factor rows give 1349 g"]
+    assert grams_problems == [
+        f"invariant 4: record {saved[1].pk} stores 1348 g but its factor rows give 1349 g"
+    ]
 
 
 def test_an_implausible_speed_is_held_and_posts_nothing_until_approved(record) -> None:  # type: ignore[no-untyped-def]
