@@ -186,26 +186,19 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
 def _insert_record(cursor: Any, record: BehaviourRecord, links: list[RecordFactor]) -> bool:
     """INSERT a record with its id already taken, and its factor links, in one statement. False
     when a record with the same key or evidence got there first: then nothing was written."""
-    fields = BehaviourRecord._meta.concrete_fields
-    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    insert, parameters = bulk_insert.insert_statement([record], skip_conflicts=True)
     cursor.execute(
-        f"""WITH record AS (
-                INSERT INTO behaviours_behaviourrecord ({", ".join(f'"{field.column}"' for field in fields)})
-                VALUES ({", ".join(["%s"] * len(fields))})
-                ON CONFLICT DO NOTHING
-                RETURNING id
-            ), links AS (
+        f"""WITH record AS ({insert}), links AS (
                 INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
                 SELECT record.id, link.factor_id, link.role
                   FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
             )
             SELECT count(*) FROM record""",
-        [*values, [link.factor_id for link in links], [link.role for link in links]],
+        [*parameters, [link.factor_id for link in links], [link.role for link in links]],
     )
     inserted = bool(cursor.fetchone()[0])
     if inserted:
-        record._state.adding = False
-        record._state.db = connection.alias
+        bulk_insert.mark_saved([record])
     return inserted
 
 
@@ -544,6 +537,27 @@ def _quantify(
         raise RecordRefused("cannot_quantify", str(error), "region") from None
 
 
+def _reduction_transfer(record: BehaviourRecord, behaviour: Behaviour) -> TransferRequest:
+    """The record's grams, from the line's issuance account to the person's account."""
+    return TransferRequest(
+        debit_account_id=ledger.system_account_id(
+            line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE
+        ),
+        credit_account_id=record.account_id,
+        amount=record.reduction_g,
+        unit=Unit.GRAMS_CO2E,
+        kind="reduction",
+        line_id=record.line_id,
+        source_type=SOURCE_TYPE,
+        source_id=str(record.pk),
+        period_date=record.occurred_on,
+        ghg_category=record.ghg_category,
+        idempotency_source=SOURCE_TYPE,
+        idempotency_key=str(record.pk),
+        description=behaviour.name_en,
+    )
+
+
 def _post(
     record: BehaviourRecord,
     behaviour: Behaviour,
@@ -555,27 +569,7 @@ def _post(
     """The reduction and the points in one ledger posting (one lock of the person, one insert).
     A record not yet saved (`saved=False`) gets its transfer id and points before its insert.
     Every caller has locked the person's account: the posting takes no lock of its own."""
-    transfers: list[TransferRequest] = []
-    if record.reduction_g > 0:
-        transfers.append(
-            TransferRequest(
-                debit_account_id=ledger.system_account_id(
-                    line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE
-                ),
-                credit_account_id=record.account_id,
-                amount=record.reduction_g,
-                unit=Unit.GRAMS_CO2E,
-                kind="reduction",
-                line_id=record.line_id,
-                source_type=SOURCE_TYPE,
-                source_id=str(record.pk),
-                period_date=record.occurred_on,
-                ghg_category=record.ghg_category,
-                idempotency_source=SOURCE_TYPE,
-                idempotency_key=str(record.pk),
-                description=behaviour.name_en,
-            )
-        )
+    transfers = [_reduction_transfer(record, behaviour)] if record.reduction_g > 0 else []
     plan = rewards.plan_award(
         account=record.account,
         line_code=record.line.code,
@@ -825,7 +819,6 @@ def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behavio
     each record gets its transfer id and points before its insert."""
     if not accepted:
         return
-    issuance = ledger.system_account_id(line_id=line.pk, kind=AccountKind.REDUCTION_ISSUANCE)
     plans = rewards.plan_awards(
         line=line,
         requests=[
@@ -837,26 +830,9 @@ def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behavio
         source_type=SOURCE_TYPE,
         earned_on=timezone.localdate(),
     )
-    transfers: list[TransferRequest] = []
-    for record, behaviour in accepted:
-        if record.reduction_g > 0:
-            transfers.append(
-                TransferRequest(
-                    debit_account_id=issuance,
-                    credit_account_id=record.account_id,
-                    amount=record.reduction_g,
-                    unit=Unit.GRAMS_CO2E,
-                    kind="reduction",
-                    line_id=line.pk,
-                    source_type=SOURCE_TYPE,
-                    source_id=str(record.pk),
-                    period_date=record.occurred_on,
-                    ghg_category=record.ghg_category,
-                    idempotency_source=SOURCE_TYPE,
-                    idempotency_key=str(record.pk),
-                    description=behaviour.name_en,
-                )
-            )
+    transfers = [
+        _reduction_transfer(record, behaviour) for record, behaviour in accepted if record.reduction_g > 0
+    ]
     transfers += [plan.transfer for plan in plans if plan.transfer is not None]
     # record_behaviours locked every person of the batch before assessing it.
     posted = ledger.post_transfers(

@@ -33,8 +33,8 @@ def _array_type(field: Field[Any, Any]) -> str:
     return "text" if isinstance(field, JSONField) else str(field.db_type(connection))
 
 
-def _statement(model: type[Model], fields: list[Field[Any, Any]], returning: bool) -> str:
-    key = (model, tuple(field.attname for field in fields) + (("RETURNING",) if returning else ()))
+def _statement(model: type[Model], fields: list[Field[Any, Any]], skip_conflicts: bool) -> str:
+    key = (model, tuple(field.attname for field in fields) + (("SKIP",) if skip_conflicts else ()))
     if key not in _statements:
         columns = ", ".join(f'"{field.column}"' for field in fields)
         values = ", ".join(
@@ -45,23 +45,25 @@ def _statement(model: type[Model], fields: list[Field[Any, Any]], returning: boo
         _statements[key] = (
             f"INSERT INTO {model._meta.db_table} ({columns}) "
             f"SELECT {values} FROM unnest({arrays}) AS row({names})"
+            + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")
             # Rows come back in the order of the arrays, as Django's bulk_create relies on too.
-            + (f' RETURNING "{model._meta.pk.column}"' if returning else "")  # type: ignore[union-attr]
+            + f' RETURNING "{model._meta.pk.column}"'  # type: ignore[union-attr]
         )
     return _statements[key]
 
 
-def insert_rows(objects: Sequence[Model]) -> None:
-    """INSERT new rows whose primary keys are all set (taken with `take_ids`) or all left to the
-    database, which then gives them theirs. The objects are marked as saved."""
-    if not objects:
-        return
+def insert_statement(
+    objects: Sequence[Model], *, skip_conflicts: bool = False
+) -> tuple[str, list[list[Any]]]:
+    """The INSERT of new rows of one model and its parameters, for a caller that runs it inside
+    a larger statement. Primary keys are all set (taken with `take_ids`) or all left to the
+    database; the statement returns them in order. With `skip_conflicts`, a row that would break
+    a unique constraint is left out (ON CONFLICT DO NOTHING) and returns nothing."""
     model = type(objects[0])
-    meta = model._meta
     with_pk = objects[0].pk is not None
     fields: list[Field[Any, Any]] = [
         field
-        for field in meta.concrete_fields  # type: ignore[misc]
+        for field in model._meta.concrete_fields  # type: ignore[misc]
         if with_pk or not field.primary_key
     ]
     columns: list[list[Any]] = []
@@ -73,14 +75,26 @@ def insert_rows(objects: Sequence[Model]) -> None:
             columns.append([field.pre_save(obj, True) for obj in objects])
         else:
             columns.append([field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects])
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(model, fields, not with_pk), columns)
-        if not with_pk:
-            for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
-                obj.pk = pk
+    return _statement(model, fields, skip_conflicts), columns
+
+
+def mark_saved(objects: Sequence[Model]) -> None:
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_rows(objects: Sequence[Model]) -> None:
+    """INSERT new rows of one model in one statement; the objects get their primary keys (when
+    the database gave them) and are marked as saved."""
+    if not objects:
+        return
+    statement, parameters = insert_statement(objects)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, parameters)
+        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            obj.pk = pk
+    mark_saved(objects)
 
 
 def take_ids(model: type[Model], count: int) -> list[int]:
