@@ -70,6 +70,11 @@ class BulkRecordInput(RecordInput):
     idempotency_key = serializers.CharField(max_length=200)
 
 
+# One serializer checks every request: building one per request deep-copies its declared fields,
+# a tenth of the Python time of recording one behaviour. Validation keeps no state on it.
+_record_input = RecordInput()
+
+
 class RecordOutput(serializers.Serializer):
     record_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["accepted", "pending_review", "rejected", "reversed"])
@@ -172,10 +177,9 @@ class RecordBehaviour(APIView):
                 code="idempotency_key_required",
                 message="Send an Idempotency-Key header (1 to 200 characters) with every record.",
             )
-        form = RecordInput(data=request.data)
-        form.is_valid(raise_exception=True)
+        data = _record_input.run_validation(request.data)
         try:
-            outcome = record_one(business_line, form.validated_data, key)
+            outcome = record_one(business_line, data, key)
         except services.RecordRefused as refusal:
             raise refusal_error(refusal) from None
         return Response(
@@ -205,8 +209,7 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
     (one transaction each), so partial success is kept and a batch costs a few statements."""
     results: list[dict[str, Any] | None] = [None] * len(rows)
     valid: list[tuple[int, dict[str, Any]]] = []
-    # One serializer checks every row: building one per row deep-copies its fields each time,
-    # which cost a third of a 10,000-record request.
+    # One serializer checks every row (see _record_input).
     form = BulkRecordInput()
     for index, row in enumerate(rows):
         if isinstance(row, Unparseable):

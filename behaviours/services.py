@@ -31,6 +31,7 @@ from carbon_accounts.services import TransferRequest
 from config import bulk_insert
 from rewards import selectors as rewards_selectors
 from rewards import services as rewards
+from rewards.models import PointsAward
 
 SOURCE_TYPE = "behaviour_record"
 
@@ -170,36 +171,47 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
     record.pk = record_id
     if record.methodology_id in reference.methodology_models:
         record.methodology = reference.methodology_models[record.methodology_id]
+    points_award = None
     if record.status == RecordStatus.ACCEPTED:
-        _post(
+        points_award = _post(
             record,
             assessment.behaviour,
             award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
             earned_on=earned_on,
             saved=False,
         )
-    if not _insert_record(cursor, record, _factor_links(record, assessment.quantification)):
+    if not _insert_record(cursor, record, _factor_links(record, assessment.quantification), points_award):
         raise _LostRace
     return RecordOutcome(record, True)
 
 
-def _insert_record(cursor: Any, record: BehaviourRecord, links: list[RecordFactor]) -> bool:
-    """INSERT a record with its id already taken, and its factor links, in one statement. False
-    when a record with the same key or evidence got there first: then nothing was written."""
+def _insert_record(
+    cursor: Any, record: BehaviourRecord, links: list[RecordFactor], award: PointsAward | None
+) -> bool:
+    """INSERT a record with its id already taken, its factor links and its points award, in one
+    statement. False when a record with the same key or evidence got there first: the caller
+    then rolls back whatever the statement wrote."""
     insert, parameters = bulk_insert.insert_statement([record], skip_conflicts=True)
+    award_part, award_parameters = "", list[list[Any]]()
+    if award is not None:
+        award_insert, award_parameters = bulk_insert.insert_statement([award])
+        award_part = f", award AS ({award_insert})"
     cursor.execute(
         f"""WITH record AS ({insert}), links AS (
                 INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
                 SELECT record.id, link.factor_id, link.role
                   FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
-            )
-            SELECT count(*) FROM record""",
-        [*parameters, [link.factor_id for link in links], [link.role for link in links]],
+            ){award_part}
+            SELECT (SELECT count(*) FROM record), {"(SELECT id FROM award)" if award is not None else "NULL"}""",
+        [*parameters, [link.factor_id for link in links], [link.role for link in links], *award_parameters],
     )
-    inserted = bool(cursor.fetchone()[0])
+    inserted, award_id = cursor.fetchone()
     if inserted:
         bulk_insert.mark_saved([record])
-    return inserted
+        if award is not None:
+            award.pk = award_id
+            bulk_insert.mark_saved([award])
+    return bool(inserted)
 
 
 @dataclass(frozen=True)
@@ -565,9 +577,10 @@ def _post(
     award_context: rewards_selectors.AwardContext | None = None,
     earned_on: date | None = None,
     saved: bool = True,
-) -> None:
+) -> PointsAward | None:
     """The reduction and the points in one ledger posting (one lock of the person, one insert).
-    A record not yet saved (`saved=False`) gets its transfer id and points before its insert.
+    A record not yet saved (`saved=False`) gets its transfer id and points before its insert,
+    and its award comes back for the caller to insert with it; otherwise both are written here.
     Every caller has locked the person's account: the posting takes no lock of its own."""
     transfers = [_reduction_transfer(record, behaviour)] if record.reduction_g > 0 else []
     plan = rewards.plan_award(
@@ -584,20 +597,21 @@ def _post(
     if plan.transfer is not None:
         transfers.append(plan.transfer)
     if not transfers:
-        return
+        return None
     posted = ledger.post_transfers(transfers=transfers, holding=frozenset({record.account_id}))
     if record.reduction_g > 0:
         record.reduction_transfer_id = posted.transfer_ids[0]
-    if plan.transfer is not None:
-        rewards.record_award(
-            plan=plan,
-            account=record.account,
-            behaviour_code=behaviour.code,
-            transfer_id=posted.transfer_ids[-1],
-        )
     record.points = plan.points
+    award = (
+        rewards.new_award(plan, record.account, behaviour.code, posted.transfer_ids[-1])
+        if plan.transfer is not None
+        else None
+    )
     if saved:
         record.save(update_fields=["reduction_transfer_id", "points"])
+        if award is not None:
+            bulk_insert.insert_rows([award])
+    return award
 
 
 # --- Review --------------------------------------------------------------------------------
@@ -689,9 +703,12 @@ def record_behaviours(
         account_ids = sorted({request.account.pk for request in requests})
         # Every person of the batch, locked in id order (as the ledger does): caps stay exact
         # beside concurrent single records, and two batches never deadlock.
-        accounts = {
-            a.pk: a for a in Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
-        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, kind, line_id FROM carbon_accounts_account WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                [account_ids],
+            )
+            holders = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         existing = {
             (record.source, record.idempotency_key): record
             for record in BehaviourRecord.objects.select_related("methodology").filter(
@@ -730,8 +747,8 @@ def record_behaviours(
         repeats: list[tuple[int, int]] = []  # (index, index of the first request with that key)
         for index, request in enumerate(requests):
             try:
-                account = accounts.get(request.account.pk)
-                if account is None or account.kind != AccountKind.PERSONAL or account.line_id != line.pk:
+                account = request.account
+                if holders.get(account.pk) != (AccountKind.PERSONAL, line.pk):
                     raise RecordRefused(
                         "unknown_account",
                         gettext("This person has no account in this business line."),

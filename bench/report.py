@@ -45,7 +45,14 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
         lines.append(
             f"| 2 | The same over HTTP (gunicorn, 2 workers; wrk, 8 connections, {h['seconds']} s) | "
             f"{h['requests_per_second']:,.0f} requests/s, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms ({h['non_2xx']} non-2xx) | "
-            f"benchmark 1 in-process: {r.get('record_single', {}).get('records_per_second', 0):,.0f}/s | | >= 500/s, p99 < 50 ms | {_verdict(ok)} |"
+            f"benchmark 1 in-process: {r.get('record_single', {}).get('records_per_second', 0):,.0f}/s"
+            + (
+                f"; the same server and wrk on `/healthz` (no work): {h['floor_requests_per_second']:,.0f} requests/s, "
+                f"p50 {h['floor_p50_ms']} ms, p99 {h['floor_p99_ms']} ms"
+                if "floor_p99_ms" in h
+                else ""
+            )
+            + f" | | >= 500/s, p99 < 50 ms | {_verdict(ok)} |"
         )
     if "bulk" in r:
         b = r["bulk"]

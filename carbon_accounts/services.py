@@ -8,6 +8,7 @@ order, so writers to different people never wait on a shared row and never deadl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -29,6 +30,7 @@ from carbon_accounts.models import (
     Transfer,
     Unit,
 )
+from config import fixed_sql
 
 MAX_AMOUNT = 10**15  # far above any real movement, far below BIGINT overflow in sums
 
@@ -172,31 +174,71 @@ def open_personal_account(
     defaults = {"display_name": display_name, "team": team, "office": office}
     if holder is not None:
         defaults["external_ref"] = external_ref
-    # Almost every call finds the account: one SELECT, no transaction of its own.
-    account = Account.objects.filter(**lookup).first()  # type: ignore[arg-type]
-    if account is None and holder is None and not (team or office):
-        # A line system's new person: one INSERT ... ON CONFLICT, safe against a concurrent first use.
+    if holder is None and not (team or office):
+        # A line system's person, found or opened in one statement (every API record starts here).
         return open_personal_accounts(line=line, people={external_ref: display_name})[external_ref]
+    account = Account.objects.filter(**lookup).first()  # type: ignore[arg-type]
     if account is None:
         with transaction.atomic():
             account, _created = Account.objects.get_or_create(**lookup, defaults=defaults)  # type: ignore[arg-type]
     return account
 
 
+@functools.cache
+def _open_people_sql() -> str:
+    # The people found, and the ones not found inserted, in one statement. The INSERT only runs
+    # for references the SELECT did not find, so a known person costs no sequence value. A
+    # person opened by a concurrent first use (not in this statement's snapshot, and skipped by
+    # ON CONFLICT) comes back from neither part: the caller reads again.
+    columns = fixed_sql.columns(Account, "a")
+    return f"""
+WITH wanted AS (
+    SELECT reference, name FROM unnest(%(references)s::text[], %(names)s::text[]) AS p(reference, name)
+), found AS (
+    -- A join from the references, not `= ANY(array)`: the prepared (generic) plan then walks
+    -- the unique index per reference whatever the array's length, and the conditions match the
+    -- index's own (personal, non-empty reference).
+    SELECT {columns} FROM wanted
+      JOIN carbon_accounts_account AS a
+        ON a.line_id = %(line)s AND a.kind = 'personal' AND NOT a.external_ref = ''
+       AND a.external_ref = wanted.reference
+), opened AS (
+    INSERT INTO carbon_accounts_account AS a (kind, line_id, holder_id, external_ref, display_name, team, office,
+           on_leaderboard, balance_g, balance_points, opened_at)
+    SELECT 'personal', %(line)s, NULL, reference, name, '', '', false, 0, 0, now()
+      FROM wanted
+     WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.external_ref = wanted.reference)
+    ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING
+    RETURNING {columns}
+)
+SELECT * FROM found UNION ALL SELECT * FROM opened"""
+
+
 def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dict[str, Account]:
     """open_personal_account for many people of a line's system at once: {reference: name} in,
-    {reference: account} out; one INSERT for the new ones."""
+    {reference: account} out; one statement finds the known and opens the new."""
+    accounts: dict[str, Account] = {}
+    wanted = dict(people)
     with connection.cursor() as cursor:
-        cursor.execute(
-            """INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
-                   on_leaderboard, balance_g, balance_points, opened_at)
-               SELECT 'personal', %s, NULL, reference, name, '', '', false, 0, 0, now()
-                 FROM unnest(%s::text[], %s::text[]) AS p(reference, name)
-               ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING""",
-            [line.pk, list(people), [people[reference] or reference for reference in people]],
-        )
-    accounts = Account.objects.filter(line=line, kind=AccountKind.PERSONAL, external_ref__in=list(people))
-    return {account.external_ref: account for account in accounts}
+        # A second round only for people a concurrent request opened meanwhile; it finds them.
+        for _round in range(2):
+            cursor.execute(
+                _open_people_sql(),
+                {
+                    "line": line.pk,
+                    "references": list(wanted),
+                    "names": [wanted[reference] or reference for reference in wanted],
+                },
+            )
+            for row in cursor.fetchall():
+                account = fixed_sql.instance(Account, row)
+                accounts[account.external_ref] = account
+            wanted = {reference: name for reference, name in wanted.items() if reference not in accounts}
+            if not wanted:
+                break
+    for account in accounts.values():
+        account.line = line
+    return accounts
 
 
 def system_account(*, line_id: int, kind: str) -> Account:

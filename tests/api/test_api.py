@@ -185,6 +185,10 @@ def test_people_read_only_their_own_accounts_and_statements(client, make_person)
         403,
         "forbidden",
     )
+    # A person whose sign-in is switched off (they left the group) loses their token with it.
+    owner.holder.is_active = False
+    owner.holder.save(update_fields=["is_active"])
+    assert_error(mine.get("/api/v1/me/accounts"), 401, "authentication_failed")
 
 
 def test_bulk_json_and_ndjson_with_partial_success(line_key) -> None:  # type: ignore[no-untyped-def]
