@@ -602,16 +602,15 @@ def _post(
     if record.reduction_g > 0:
         record.reduction_transfer_id = posted.transfer_ids[0]
     record.points = plan.points
-    award = (
-        rewards.new_award(plan, record.account, behaviour.code, posted.transfer_ids[-1])
-        if plan.transfer is not None
-        else None
-    )
     if saved:
         record.save(update_fields=["reduction_transfer_id", "points"])
-        if award is not None:
-            bulk_insert.insert_rows([award])
-    return award
+    if plan.transfer is None:
+        return None
+    # A saved record's award is written now; an unsaved one's goes in with the record.
+    keep = rewards.record_award if saved else rewards.new_award
+    return keep(
+        plan=plan, account=record.account, behaviour_code=behaviour.code, transfer_id=posted.transfer_ids[-1]
+    )
 
 
 # --- Review --------------------------------------------------------------------------------

@@ -166,17 +166,16 @@ def open_personal_account(
     """The person's account in this line, opened on first use (a second call returns it)."""
     if holder is None and not external_ref:
         raise InvalidTransfer("A personal account needs a holder or a reference in the line's system.")
-    lookup: dict[str, object] = {"line": line, "kind": AccountKind.PERSONAL}
-    if holder is not None:
-        lookup["holder"] = holder
-    else:
-        lookup["external_ref"] = external_ref
-    defaults = {"display_name": display_name, "team": team, "office": office}
-    if holder is not None:
-        defaults["external_ref"] = external_ref
     if holder is None and not (team or office):
         # A line system's person, found or opened in one statement (every API record starts here).
         return open_personal_accounts(line=line, people={external_ref: display_name})[external_ref]
+    lookup: dict[str, object] = {"line": line, "kind": AccountKind.PERSONAL}
+    defaults = {"display_name": display_name, "team": team, "office": office}
+    if holder is not None:
+        lookup["holder"] = holder
+        defaults["external_ref"] = external_ref
+    else:
+        lookup["external_ref"] = external_ref
     account = Account.objects.filter(**lookup).first()  # type: ignore[arg-type]
     if account is None:
         with transaction.atomic():
@@ -325,6 +324,23 @@ UNION ALL
 SELECT id, NULL, NULL FROM moved
 """
 
+# The posting statement's array parameters that are a transfer request's fields as they are.
+_POST_COLUMNS = {
+    "debit": "debit_account_id",
+    "credit": "credit_account_id",
+    "amount": "amount",
+    "unit": "unit",
+    "kind": "kind",
+    "line": "line_id",
+    "source_type": "source_type",
+    "source_id": "source_id",
+    "ghg_category": "ghg_category",
+    "period_date": "period_date",
+    "idem_source": "idempotency_source",
+    "idem_key": "idempotency_key",
+    "reverses": "reverses_id",
+}
+
 # The personal accounts involved, locked in id order (so concurrent posts never deadlock), and
 # how many of the named accounts exist, in one round trip.
 _LOCK_SQL = """
@@ -373,20 +389,11 @@ def post_transfers(
         cursor.execute(
             _POST_SQL,
             {
-                "debit": [r.debit_account_id for r in transfers],
-                "credit": [r.credit_account_id for r in transfers],
-                "amount": [r.amount for r in transfers],
-                "unit": [r.unit for r in transfers],
-                "kind": [r.kind for r in transfers],
-                "line": [r.line_id for r in transfers],
-                "source_type": [r.source_type for r in transfers],
-                "source_id": [r.source_id for r in transfers],
-                "ghg_category": [r.ghg_category for r in transfers],
-                "period_date": [r.period_date for r in transfers],
-                "idem_source": [r.idempotency_source for r in transfers],
-                "idem_key": [r.idempotency_key for r in transfers],
+                **{
+                    name: [getattr(r, attribute) for r in transfers]
+                    for name, attribute in _POST_COLUMNS.items()
+                },
                 "digest": digests,
-                "reverses": [r.reverses_id for r in transfers],
                 "description": [r.description[:300] for r in transfers],
                 "personal": sorted(personal_ids),
             },

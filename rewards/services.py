@@ -258,17 +258,23 @@ def plan_awards(
 
 def record_awards(*, plans: list[tuple[AwardPlan, Account, str, int]]) -> None:
     """Keep many awards in one statement: (plan, account, behaviour code, transfer id)."""
-    bulk_insert.insert_rows([new_award(*entry) for entry in plans if entry[0].transfer is not None])
+    bulk_insert.insert_rows(
+        [
+            new_award(plan=plan, account=account, behaviour_code=code, transfer_id=transfer_id)
+            for plan, account, code, transfer_id in plans
+            if plan.transfer is not None
+        ]
+    )
 
 
 def record_award(*, plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
     """Keep the award (the lot that can be spent and expire) of a posted plan."""
-    award = new_award(plan, account, behaviour_code, transfer_id)
+    award = new_award(plan=plan, account=account, behaviour_code=behaviour_code, transfer_id=transfer_id)
     bulk_insert.insert_rows([award])
     return award
 
 
-def new_award(plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
+def new_award(*, plan: AwardPlan, account: Account, behaviour_code: str, transfer_id: int) -> PointsAward:
     """The award of a posted plan, not yet inserted: for a caller that inserts it with its own rows."""
     assert plan.transfer is not None
     return PointsAward(
