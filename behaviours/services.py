@@ -29,6 +29,7 @@ from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
 from config import bulk_insert
+from config.pg_arrays import Array
 from rewards import selectors as rewards_selectors
 from rewards import services as rewards
 from rewards.models import PointsAward
@@ -94,12 +95,16 @@ SELECT replay.id, replay.payload_digest, day.events, day.counted, burst.records,
   FROM (SELECT count(*) AS events, coalesce(sum(counted_quantity), 0) AS counted
           FROM behaviours_behaviourrecord
          WHERE account_id = %(account)s AND behaviour_id = %(behaviour)s AND occurred_on = %(day)s
-           AND status = ANY(%(counting)s)) AS day,
+           AND status = ANY(%(counting)s::text[])) AS day,
        (SELECT count(*) AS records FROM behaviours_behaviourrecord
          WHERE account_id = %(account)s AND created_at >= %(since)s) AS burst
   LEFT JOIN LATERAL (SELECT id, payload_digest FROM behaviours_behaviourrecord
                       WHERE source = %(source)s AND idempotency_key = %(key)s) AS replay ON true
 """
+
+
+# The statuses whose records count towards a person's daily caps.
+_COUNTING = Array([RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.value])
 
 
 class _LostRace(Exception):
@@ -128,32 +133,41 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
     """The hot path of every channel, in five statements: lock the person, read their day, post
     the ledger transfers, insert the record with its factor links, keep the award."""
     # The person's row first: it serialises this person's records (so the daily caps hold under
-    # concurrency) and it is the row the ledger posting locks anyway.
-    cursor.execute(
-        "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE", [request.account.pk]
-    )
-    row = cursor.fetchone()
+    # concurrency) and it is the row the ledger posting locks anyway. Their day is read by the
+    # next statement, which PostgreSQL runs only once the lock is held, so it sees every record
+    # committed before; the transaction's BEGIN, the lock and the read travel in one round trip.
+    earned_on = timezone.localdate()
+    day_cursor = connection.cursor()
+    try:
+        with connection.connection.pipeline():  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE",
+                [request.account.pk],
+            )
+            day_cursor.execute(
+                _PERSON_DAY_SQL,
+                {
+                    "account": request.account.pk,
+                    "line": request.line.pk,
+                    "behaviour": request.behaviour_code,
+                    "day": request.occurred_on,
+                    "counting": _COUNTING,
+                    "since": timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
+                    "evidence": request.evidence_id,
+                    "source": request.source,
+                    "key": request.idempotency_key,
+                    "earned_on": earned_on,
+                },
+            )
+        row = cursor.fetchone()
+        day = day_cursor.fetchone()
+    finally:
+        day_cursor.close()
     if row is None or row[0] != AccountKind.PERSONAL or row[1] != request.line.pk:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
-    earned_on = timezone.localdate()
-    cursor.execute(
-        _PERSON_DAY_SQL,
-        {
-            "account": request.account.pk,
-            "line": request.line.pk,
-            "behaviour": request.behaviour_code,
-            "day": request.occurred_on,
-            "counting": [RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.value],
-            "since": timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
-            "evidence": request.evidence_id,
-            "source": request.source,
-            "key": request.idempotency_key,
-            "earned_on": earned_on,
-        },
-    )
-    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id = cursor.fetchone()
+    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id = day
     if replay_id is not None:
         replay = _replay(request, digest)  # raises when the key came with a different payload
         assert replay is not None
@@ -203,7 +217,12 @@ def _insert_record(
                   FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
             ){award_part}
             SELECT (SELECT count(*) FROM record), {"(SELECT id FROM award)" if award is not None else "NULL"}""",
-        [*parameters, [link.factor_id for link in links], [link.role for link in links], *award_parameters],
+        [
+            *parameters,
+            Array(link.factor_id for link in links),
+            Array(link.role for link in links),
+            *award_parameters,
+        ],
     )
     inserted, award_id = cursor.fetchone()
     if inserted:

@@ -31,6 +31,7 @@ from carbon_accounts.models import (
     Unit,
 )
 from config import fixed_sql
+from config.pg_arrays import Array
 
 MAX_AMOUNT = 10**15  # far above any real movement, far below BIGINT overflow in sums
 
@@ -225,8 +226,8 @@ def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dic
                 _open_people_sql(),
                 {
                     "line": line.pk,
-                    "references": list(wanted),
-                    "names": [wanted[reference] or reference for reference in wanted],
+                    "references": Array(wanted),
+                    "names": Array(wanted[reference] or reference for reference in wanted),
                 },
             )
             for row in cursor.fetchall():
@@ -390,12 +391,12 @@ def post_transfers(
             _POST_SQL,
             {
                 **{
-                    name: [getattr(r, attribute) for r in transfers]
+                    name: Array(getattr(r, attribute) for r in transfers)
                     for name, attribute in _POST_COLUMNS.items()
                 },
-                "digest": digests,
-                "description": [r.description[:300] for r in transfers],
-                "personal": sorted(personal_ids),
+                "digest": Array(digests),
+                "description": Array(r.description[:300] for r in transfers),
+                "personal": Array(sorted(personal_ids)),
             },
         )
         inserted: dict[tuple[str, str], int] = {}

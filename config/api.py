@@ -4,11 +4,13 @@ one error format ({"code", "message", "fields"}) for every error."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import inline_serializer
@@ -18,10 +20,11 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from carbon_accounts import credentials, roles
 from carbon_accounts.models import ApiCredential, BusinessLine, CredentialKind
+from config import rate_window
 
 if TYPE_CHECKING:  # DRF imports this module while it loads rest_framework.views
     from rest_framework.views import APIView
@@ -157,25 +160,57 @@ def line_or_404(code: str, request: Request | None = None) -> BusinessLine:
     return line
 
 
-class CredentialRateThrottle(SimpleRateThrottle):
-    """Per key (or per signed-in person): each credential has its own rate."""
+class CredentialRateThrottle(BaseThrottle):
+    """Per key (or per signed-in person): each credential has its own rate per minute.
 
-    scope = "credential"
+    Two counters per key in the shared cache (config/rate_window.py), so its cost does not grow
+    with the rate. The request is counted before it is judged: concurrent workers cannot let more
+    through than the limit, and a client that keeps calling while refused stays refused.
+    """
 
-    def get_rate(self) -> str:
-        return "6000/min"
+    default_per_minute = 6000
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        if isinstance(request.auth, ApiCredential):
-            self.num_requests, self.duration = request.auth.rate_per_minute, 60
-        return super().allow_request(request, view)
+        limit = (
+            request.auth.rate_per_minute
+            if isinstance(request.auth, ApiCredential)
+            else self.default_per_minute
+        )
+        key = self.get_cache_key(request)
+        window, fraction = rate_window.window_of(time.time())
+        current_key = f"{key}:{window}"
+        current = _count(current_key)
+        previous = cache.get(f"{key}:{window - 1}", 0)
+        if rate_window.estimate(previous=previous, current=current, fraction=fraction) <= limit:
+            return True
+        self._wait = rate_window.seconds_until_allowed(
+            previous=previous, current=current, fraction=fraction, limit=limit
+        )
+        return False
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+    def wait(self) -> float | None:
+        return self._wait
+
+    def get_cache_key(self, request: Request) -> str:
         if isinstance(request.auth, ApiCredential):
-            return f"throttle:credential:{request.auth.pk}"
+            return f"rate:credential:{request.auth.pk}"
         if request.user and request.user.is_authenticated:
-            return f"throttle:user:{request.user.pk}"
-        return f"throttle:ip:{self.get_ident(request)}"
+            return f"rate:user:{request.user.pk}"
+        return f"rate:ip:{self.get_ident(request)}"
+
+
+def _count(key: str) -> int:
+    """Add one to a window's counter; the counter lives two windows (it is read as the previous)."""
+    for _attempt in range(2):
+        try:
+            return cache.incr(key)
+        except ValueError:  # no counter yet (or it just expired)
+            if cache.add(key, 1, timeout=2 * rate_window.WINDOW_SECONDS + 5):
+                return 1
+    return cache.incr(key)
 
 
 # --- Errors ------------------------------------------------------------------------------------

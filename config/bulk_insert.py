@@ -16,6 +16,8 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import Field, JSONField, Model
 
+from config.pg_arrays import Array
+
 # Integers (with ids and foreign keys), text, booleans, dates and times, decimals.
 _PASSED_AS_IS = (
     models.IntegerField,
@@ -69,12 +71,15 @@ def insert_statement(
     columns: list[list[Any]] = []
     for field in fields:
         if isinstance(field, JSONField):
-            columns.append([json.dumps(field.pre_save(obj, True)) for obj in objects])
+            columns.append(Array(json.dumps(field.pre_save(obj, True)) for obj in objects))
         elif isinstance(field, _PASSED_AS_IS):
-            # psycopg adapts these Python values itself; Django's preparation would be a copy.
-            columns.append([field.pre_save(obj, True) for obj in objects])
+            # These Python values have the text form PostgreSQL reads; Django's preparation
+            # would be a copy.
+            columns.append(Array(field.pre_save(obj, True) for obj in objects))
         else:
-            columns.append([field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects])
+            columns.append(
+                Array(field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects)
+            )
     return _statement(model, fields, skip_conflicts), columns
 
 

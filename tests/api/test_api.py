@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 
 from behaviours.models import BehaviourRecord
 from carbon_accounts import credentials, services
 from carbon_accounts.models import Account, ApiCredential
+from config import rate_window
 from tests.api.conftest import ApiClient
 from tests.conftest import issue
 
@@ -352,3 +355,13 @@ def test_an_admin_creates_a_line_key_shown_once_and_revokes_it(client, django_us
         "/admin/carbon_accounts/apicredential/add/", {"name": "x", "rate_per_minute": 1}, secure=True
     )
     assert "not both" in both.content.decode()
+
+
+def test_the_rate_limit_keeps_one_counter_per_minute_whatever_the_rate(line_key) -> None:  # type: ignore[no-untyped-def]
+    bank = line_key("bank", rate_per_minute=10**8)
+    first_window = rate_window.window_of(time.time())[0]
+    for _ in range(25):
+        assert bank.get("/api/v1/lines/bank/totals").status_code == 200
+    credential = ApiCredential.objects.get(name="bank system")
+    windows = (first_window, first_window + 1)
+    assert sum(cache.get(f"rate:credential:{credential.pk}:{window}", 0) for window in windows) == 25

@@ -1,0 +1,56 @@
+"""Array parameters written as PostgreSQL's array text come back exactly as they went in."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from config.pg_arrays import Array
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD_TEXT = [
+    "plain",
+    "",
+    "NULL",
+    'say "hi"',
+    "back\\slash",
+    "\\",
+    '"',
+    "comma, and {braces}",
+    "  spaces kept  ",
+    "低碳出行 · 地铁",
+    "tab\tand\nnewline",
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "cast"),
+    [
+        (AWKWARD_TEXT, "text"),
+        ([1, -2, 0, 9_223_372_036_854_775_807, None], "bigint"),
+        ([Decimal("10.500"), Decimal("-0.001"), Decimal("1E+3"), None], "numeric"),
+        ([date(2026, 11, 21), date(1999, 1, 1), None], "date"),
+        ([True, False, None], "boolean"),
+        ([datetime(2026, 11, 21, 8, 30, 15, 123456, tzinfo=UTC), None], "timestamptz"),
+        ([], "text"),
+    ],
+)
+def test_values_travel_unchanged(values: list[Any], cast: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT %s::{cast}[]", [Array(values)])
+        (back,) = cursor.fetchone()
+    assert back == values
+
+
+def test_json_text_cast_per_row_keeps_its_structure() -> None:
+    documents = ['{"occupants": 3, "note": "a \\"quoted\\" word"}', "[]"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (d::jsonb) FROM unnest(%s::text[]) AS d", [Array(documents)])
+        back = [row[0] for row in cursor.fetchall()]
+    assert back == ['{"note": "a \\"quoted\\" word", "occupants": 3}', "[]"]
