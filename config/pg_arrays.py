@@ -33,11 +33,21 @@ def _element(value: Any) -> str:
     if isinstance(value, datetime | date):
         return '"' + value.isoformat() + '"'
     # Text (and anything else in its text form): quoted, with the array syntax's two escapes.
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _quoted(str(value))
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def literal(values: list[Any]) -> str:
     """PostgreSQL's text form of a one-dimensional array of these values."""
+    # A column holds one type: its common cases go without a call per element's type.
+    kinds = set(map(type, values))
+    if kinds <= {int, type(None)}:
+        return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
+    if kinds == {str}:
+        return "{" + ",".join(map(_quoted, values)) + "}"
     return "{" + ",".join(map(_element, values)) + "}"
 
 

@@ -33,6 +33,8 @@ AWKWARD_TEXT = [
     ("values", "cast"),
     [
         (AWKWARD_TEXT, "text"),
+        ([text for text in AWKWARD_TEXT if text is not None], "text"),
+        ([7, 8], "bigint"),
         ([1, -2, 0, 9_223_372_036_854_775_807, None], "bigint"),
         ([Decimal("10.500"), Decimal("-0.001"), Decimal("1E+3"), None], "numeric"),
         ([date(2026, 11, 21), date(1999, 1, 1), None], "date"),
