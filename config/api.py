@@ -203,14 +203,13 @@ class CredentialRateThrottle(BaseThrottle):
 
 
 def _count(key: str) -> int:
-    """Add one to a window's counter; the counter lives two windows (it is read as the previous)."""
-    for _attempt in range(2):
-        try:
-            return cache.incr(key)
-        except ValueError:  # no counter yet (or it just expired)
-            if cache.add(key, 1, timeout=2 * rate_window.WINDOW_SECONDS + 5):
-                return 1
-    return cache.incr(key)
+    """Add one to a window's counter. It lives two windows, since it is read as the previous one
+    for a minute after, so it cannot expire while it is being counted."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request (add is a no-op if another just made it)
+        cache.add(key, 0, timeout=2 * rate_window.WINDOW_SECONDS + 5)
+        return cache.incr(key)
 
 
 # --- Errors ------------------------------------------------------------------------------------
