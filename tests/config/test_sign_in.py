@@ -128,3 +128,31 @@ def test_language_switch_between_chinese_and_english(client: Client) -> None:
     assert "Every low-carbon action, measured and counted" in response.content.decode()
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}, secure=True)
     assert "每一次低碳行动" in client.get("/", secure=True).content.decode()
+
+
+def test_a_code_typed_at_the_end_of_its_step_still_signs_in(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    """A code read off the app at second 29 arrives in the next 30-second step; one step of delay
+    is accepted (RFC 6238, 5.2), two are not."""
+    import time_machine
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+    staff = django_user_model.objects.create_user(
+        "late@test.example", "late@test.example", "Staff-Pass-22", is_staff=True
+    )
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+    step = 1_800_000_000 // 30
+
+    def code_of(counter: int) -> str:
+        return format_hotp_value(hotp_value(secret, counter))
+
+    with time_machine.travel(step * 30 + 1, tick=False):
+        client.post("/accounts/login/", {"login": staff.email, "password": "Staff-Pass-22"}, secure=True)
+        refused = client.post("/accounts/2fa/authenticate/", {"code": code_of(step - 2)}, secure=True)
+        assert refused.status_code == 200
+        assert "_auth_user_id" not in client.session
+        accepted = client.post("/accounts/2fa/authenticate/", {"code": code_of(step - 1)}, secure=True)
+    assert accepted.status_code == 302
+    assert client.session["_auth_user_id"] == str(staff.pk)
