@@ -185,11 +185,32 @@ def quantify(
     factors: Iterable[FactorRow],
     occupants: int | None = None,
 ) -> Quantification:
+    methodology, resolved = resolve(
+        behaviour=behaviour,
+        region=region,
+        day=day,
+        parents=parents,
+        methodologies=methodologies,
+        factors=factors,
+    )
+    return compute(quantity=quantity, methodology=methodology, factors=resolved, occupants=occupants)
+
+
+def resolve(
+    *,
+    behaviour: str,
+    region: str,
+    day: date,
+    parents: Mapping[str, str | None],
+    methodologies: Iterable[MethodologyRow],
+    factors: Iterable[FactorRow],
+) -> tuple[MethodologyRow, tuple[FactorRow, ...]]:
+    """The methodology row and factor rows that apply to a behaviour in a region on a day; they
+    depend on nothing else, so one resolution serves every quantity of that day and place."""
     chain = region_chain(region, parents)
     methodology = resolve_methodology(methodologies, behaviour=behaviour, chain=chain, day=day)
     factor_rows = list(factors)
-    resolved = [
+    return methodology, tuple(
         resolve_factor(factor_rows, activity=activity, chain=chain, day=day)
         for activity in methodology.activities
-    ]
-    return compute(quantity=quantity, methodology=methodology, factors=resolved, occupants=occupants)
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -49,14 +49,8 @@ def quantify(
     *, behaviour_code: str, quantity: Decimal, region: str, day: date, occupants: int | None = None
 ) -> pure.Quantification:
     """Quantify with the current versions of the rows (the snapshot, re-read when they change)."""
-    return quantify_with(
-        reference(),
-        behaviour_code=behaviour_code,
-        quantity=quantity,
-        region=region,
-        day=day,
-        occupants=occupants,
-    )
+    methodology, factors = reference().resolve(behaviour_code=behaviour_code, region=region, day=day)
+    return pure.compute(quantity=quantity, methodology=methodology, factors=factors, occupants=occupants)
 
 
 def recompute(record: BehaviourRecord) -> int:
@@ -146,6 +140,37 @@ class ReferenceSnapshot:
     factors: dict[str, list[pure.FactorRow]]
     # The current methodology rows by id, so a new record carries its row without a query.
     methodology_models: dict[int, Methodology]
+    # Resolutions already made from these rows, by (behaviour, region, day): a batch of records
+    # of one behaviour and day resolves its rows once. Dropped with the snapshot.
+    resolutions: dict[tuple[str, str, date], tuple[pure.MethodologyRow, tuple[pure.FactorRow, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def resolve(
+        self, *, behaviour_code: str, region: str, day: date
+    ) -> tuple[pure.MethodologyRow, tuple[pure.FactorRow, ...]]:
+        key = (behaviour_code, region, day)
+        resolved = self.resolutions.get(key)
+        if resolved is None:
+            rows = self.methodologies.get(behaviour_code, [])
+            activities = {activity for row in rows for activity in row.activities}
+            resolved = pure.resolve(
+                behaviour=behaviour_code,
+                region=region,
+                day=day,
+                parents=self.parents,
+                methodologies=rows,
+                factors=[factor for activity in activities for factor in self.factors.get(activity, [])],
+            )
+            if len(self.resolutions) >= _MAX_RESOLUTIONS:
+                self.resolutions.clear()
+            self.resolutions[key] = resolved
+        return resolved
+
+
+# Behaviours x regions x days in the back-dating window stay well under this; the bound only
+# keeps a long-lived process from growing without end.
+_MAX_RESOLUTIONS = 50_000
 
 
 # The version of the reference data: a statement trigger on every reference table writes a new
@@ -185,26 +210,3 @@ def reference(version: str | None = None) -> ReferenceSnapshot:
     )
     _snapshot = (version, snapshot)
     return snapshot
-
-
-def quantify_with(
-    snapshot: ReferenceSnapshot,
-    *,
-    behaviour_code: str,
-    quantity: Decimal,
-    region: str,
-    day: date,
-    occupants: int | None = None,
-) -> pure.Quantification:
-    rows = snapshot.methodologies.get(behaviour_code, [])
-    activities = {activity for row in rows for activity in row.activities}
-    return pure.quantify(
-        behaviour=behaviour_code,
-        quantity=quantity,
-        region=region,
-        day=day,
-        parents=snapshot.parents,
-        methodologies=rows,
-        factors=[factor for activity in activities for factor in snapshot.factors.get(activity, [])],
-        occupants=occupants,
-    )

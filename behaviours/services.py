@@ -560,20 +560,10 @@ def _quantify(
     if not behaviour.accrues_reduction:
         return None
     try:
-        resolved = selectors.quantify_with(
-            reference,
-            behaviour_code=behaviour.code,
-            quantity=Decimal(1),
-            region=region,
-            day=day,
-            occupants=attributes.get("occupants"),
-        )
-        # Resolve once, then compute with the counted quantity (which may be 0 past the cap).
+        methodology, factors = reference.resolve(behaviour_code=behaviour.code, region=region, day=day)
+        # Compute with the counted quantity (which may be 0 past the cap).
         return pure.compute(
-            quantity=counted,
-            methodology=resolved.methodology,
-            factors=resolved.factors,
-            occupants=attributes.get("occupants"),
+            quantity=counted, methodology=methodology, factors=factors, occupants=attributes.get("occupants")
         )
     except pure.QuantificationError as error:
         raise RecordRefused("cannot_quantify", str(error), "region") from None

@@ -262,6 +262,10 @@ def system_account_id(*, line_id: int, kind: str) -> int:
 # --- Posting ----------------------------------------------------------------------------------
 
 
+# Django builds an enum's `values` list anew on every access; a transfer is checked against a set.
+_UNITS = frozenset(Unit.values)
+
+
 def _validate(request: TransferRequest) -> None:
     if not isinstance(request.amount, int) or isinstance(request.amount, bool):
         raise InvalidTransfer("The amount must be a whole number.")
@@ -269,7 +273,7 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer(f"The amount must be positive, not {request.amount}.")
     if request.amount > MAX_AMOUNT:
         raise InvalidTransfer(f"The amount {request.amount} is larger than any real movement.")
-    if request.unit not in Unit.values:
+    if request.unit not in _UNITS:
         raise InvalidTransfer(f"Unknown unit {request.unit!r}: use one of {', '.join(Unit.values)}.")
     if request.debit_account_id == request.credit_account_id:
         raise InvalidTransfer("The debit and credit accounts must be different.")
