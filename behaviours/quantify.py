@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import cached_property
 
 METHODS = ("difference", "sum", "direct", "carpool")
 # Enough digits that no intermediate product is ever rounded before the one final rounding.
@@ -59,8 +60,9 @@ class MethodologyRow:
         """How auditors name a methodology: behaviour@region@valid_from."""
         return f"{self.behaviour}@{self.region}@{self.valid_from.isoformat()}"
 
-    @property
+    @cached_property
     def activities(self) -> tuple[str, ...]:
+        # Asked for by every record quantified; the row never changes.
         return tuple(activity for activity in (self.activity_a, self.activity_b) if activity)
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import get_language, gettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
-from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordFactor, RecordStatus
+from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordStatus
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
@@ -205,13 +205,13 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
             earned_on=earned_on,
             saved=False,
         )
-    if not _insert_record(cursor, record, _factor_links(record, assessment.quantification), points_award):
+    if not _insert_record(cursor, record, _factor_links(assessment.quantification), points_award):
         raise _LostRace
     return RecordOutcome(record, True)
 
 
 def _insert_record(
-    cursor: Any, record: BehaviourRecord, links: list[RecordFactor], award: PointsAward | None
+    cursor: Any, record: BehaviourRecord, links: list[tuple[int, str]], award: PointsAward | None
 ) -> bool:
     """INSERT a record with its id already taken, its factor links and its points award, in one
     statement. False when a record with the same key or evidence got there first: the caller
@@ -230,8 +230,8 @@ def _insert_record(
             SELECT (SELECT count(*) FROM record), {"(SELECT id FROM award)" if award is not None else "NULL"}""",
         [
             *parameters,
-            Array(link.factor_id for link in links),
-            Array(link.role for link in links),
+            Array(factor_id for factor_id, _role in links),
+            Array(role for _factor_id, role in links),
             *award_parameters,
         ],
     )
@@ -316,13 +316,21 @@ def _new_record(
     )
 
 
-def _factor_links(record: BehaviourRecord, quantification: pure.Quantification | None) -> list[RecordFactor]:
+def _factor_links(quantification: pure.Quantification | None) -> list[tuple[int, str]]:
+    """(factor row id, role) of each factor row a record was quantified with."""
     if quantification is None:
         return []
     return [
-        RecordFactor(record=record, factor_id=int(factor.row_id or 0), role=role)
+        (int(factor.row_id or 0), role)
         for role, factor in zip(("a", "b"), quantification.factors, strict=False)
     ]
+
+
+# The factor links of many records in one statement (one array per column; RecordFactor's table).
+_INSERT_FACTOR_LINKS_SQL = """
+INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
+SELECT record_id, factor_id, role FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS link(record_id, factor_id, role)
+"""
 
 
 def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
@@ -834,13 +842,16 @@ def record_behaviours(
             line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
         )
         bulk_insert.insert_rows([record for _i, record, _a in new])
-        bulk_insert.insert_rows(
-            [
-                link
-                for _i, record, assessment in new
-                for link in _factor_links(record, assessment.quantification)
-            ]
-        )
+        links = [
+            (record.pk, factor_id, role)
+            for _i, record, assessment in new
+            for factor_id, role in _factor_links(assessment.quantification)
+        ]
+        if links:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _INSERT_FACTOR_LINKS_SQL, [Array(column) for column in zip(*links, strict=True)]
+                )
         for index, record, _a in new:
             results[index] = RecordOutcome(record, True)
         for index, first_index in repeats:
