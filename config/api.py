@@ -3,11 +3,13 @@ one error format ({"code", "message", "fields"}) for every error."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -181,9 +183,7 @@ class CredentialRateThrottle(BaseThrottle):
         )
         key = self.get_cache_key(request)
         window, fraction = rate_window.window_of(time.time())
-        current_key = f"{key}:{window}"
-        current = _count(current_key)
-        previous = cache.get(f"{key}:{window - 1}", 0)
+        current, previous = _count(f"{key}:{window}", previous_key=f"{key}:{window - 1}")
         if rate_window.estimate(previous=previous, current=current, fraction=fraction) <= limit:
             return True
         self._wait = rate_window.seconds_until_allowed(
@@ -202,14 +202,33 @@ class CredentialRateThrottle(BaseThrottle):
         return f"rate:ip:{self.get_ident(request)}"
 
 
-def _count(key: str) -> int:
-    """Add one to a window's counter. It lives two windows, since it is read as the previous one
-    for a minute after, so it cannot expire while it is being counted."""
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window's first request (add is a no-op if another just made it)
-        cache.add(key, 0, timeout=2 * rate_window.WINDOW_SECONDS + 5)
-        return cache.incr(key)
+# A counter lives two windows, since it is read as the previous one for a minute after, so it
+# cannot expire while it is being counted.
+_COUNTER_SECONDS = 2 * rate_window.WINDOW_SECONDS + 5
+
+
+def _count(key: str, *, previous_key: str) -> tuple[int, int]:
+    """Add one to a window's counter and read the previous window's: (current, previous)."""
+    client = _redis()
+    if client is None:  # no Redis configured: the process's own cache
+        cache.add(key, 0, timeout=_COUNTER_SECONDS)
+        return cache.incr(key), cache.get(previous_key, 0)
+    # One round trip: make the counter with its expiry if it is new, add one, read the previous.
+    # (Django's cache would take two, and build a Redis client object for each.) The keys are
+    # the cache's own, so the counters read the same through it.
+    counter = cache.make_and_validate_key(key)
+    pipeline = client.pipeline(transaction=False)
+    pipeline.set(counter, 0, ex=_COUNTER_SECONDS, nx=True)
+    pipeline.incr(counter)
+    pipeline.get(cache.make_and_validate_key(previous_key))
+    _created, current, previous = pipeline.execute()
+    return int(current), int(previous or 0)
+
+
+@functools.cache
+def _redis() -> redis.Redis | None:
+    # One client (and its connection pool, which starts anew in a forked worker) per process.
+    return redis.Redis.from_url(settings.REDIS_CACHE_URL) if settings.REDIS_CACHE_URL else None
 
 
 # --- Errors ------------------------------------------------------------------------------------
