@@ -27,7 +27,7 @@ def bench_database_url(name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
-def analyze(database: str = "") -> None:
+def analyze() -> None:
     """ANALYZE (untimed) before a timed run on tables that earlier steps of the run have grown.
     This machine's PostgreSQL runs with autovacuum off; in production autovacuum analyses a table
     once a tenth of it changed. Without it such tables keep the statistics of empty ones, and the
@@ -36,7 +36,7 @@ def analyze(database: str = "") -> None:
     statistics taken then would be the stale ones."""
     import psycopg
 
-    url = bench_database_url(database or bench_database_name("platform"))
+    url = bench_database_url(bench_database_name("platform"))
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as maintenance:
         maintenance.execute("ANALYZE")
 
