@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from behaviours import selectors, services
 from behaviours.models import Behaviour, BehaviourRecord, ImportJob, Methodology
 from carbon_accounts import services as ledger
-from carbon_accounts.models import BusinessLine
+from carbon_accounts.models import Account, AccountKind, BusinessLine
 from config.api import (
     ERROR_SCHEMA,
     ApiError,
@@ -113,8 +113,12 @@ def _source(line: BusinessLine) -> str:
 
 
 def record_one(line: BusinessLine, data: dict[str, Any], idempotency_key: str) -> services.RecordOutcome:
-    account = ledger.open_personal_account(
-        line=line, external_ref=data["person"], display_name=data.get("person_name") or data["person"]
+    # Not saved: the recording opens the person on first use, in its own transaction.
+    account = Account(
+        line=line,
+        kind=AccountKind.PERSONAL,
+        external_ref=data["person"],
+        display_name=data.get("person_name") or data["person"],
     )
     attributes = {name: value for name, value in (data.get("attributes") or {}).items() if value is not None}
     return services.record_behaviour(

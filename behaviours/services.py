@@ -7,11 +7,12 @@ points. Idempotent on (source, idempotency key): a replay returns the original r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -94,7 +95,8 @@ SELECT replay.id, replay.payload_digest, day.events, day.counted, burst.records,
                   AND NOT evidence_id = ''),
        {selectors.REFERENCE_VERSION_SQL},
        {rewards_selectors.AWARD_CONTEXT_SQL},
-       nextval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id'))
+       nextval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id')),
+       {ledger.TAKE_TWO_TRANSFER_IDS_SQL}
   FROM (SELECT count(*) AS events, coalesce(sum(counted_quantity), 0) AS counted
           FROM behaviours_behaviourrecord
          WHERE account_id = %(account)s AND behaviour_id = %(behaviour)s AND occurred_on = %(day)s
@@ -120,16 +122,23 @@ _COUNTING = Array([RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.valu
 class _LostRace(Exception):
     """A concurrent request with the same key or evidence committed first."""
 
+    def __init__(self, request: RecordRequest, digest: str) -> None:
+        super().__init__()
+        self.request = request
+        self.digest = digest
+
 
 def record_behaviour(*, request: RecordRequest, today: date | None = None) -> RecordOutcome:
+    """Record one behaviour. `request.account` may be an account not yet saved that names a
+    line system's person (line and external_ref): they are then opened on first use, inside
+    the recording's own transaction (a refused record opens no account)."""
     today = today or timezone.localdate()
-    digest = request.digest()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            return _record_one(cursor, request, digest, today)
-    except _LostRace:
+            return _record_one(cursor, request, today)
+    except _LostRace as lost:
         # Everything this call wrote was rolled back with the transaction; say what won.
-        replay = _replay(request, digest)
+        replay = _replay(lost.request, lost.digest)
         if replay is not None:
             return RecordOutcome(replay, False)
         raise RecordRefused(
@@ -139,25 +148,44 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
         ) from None
 
 
-def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -> RecordOutcome:
-    """The hot path of every channel, in five statements: lock the person, read their day, post
-    the ledger transfers, insert the record with its factor links, keep the award."""
+@functools.cache
+def _person_day_sql(person_by_reference: bool) -> str:
+    """The person's day, naming them by account id or, for a person opened in the same
+    pipeline (whose id the caller does not know yet), by their reference in the line."""
+    if not person_by_reference:
+        return _PERSON_DAY_SQL
+    return _PERSON_DAY_SQL.replace("%(account)s", ledger.PERSON_ID_SQL)
+
+
+def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutcome:
+    """The hot path of every channel, in two round trips before COMMIT: (1) lock the person
+    (opening them first if needed) and read their day, taking the ids of the new record and its
+    transfers; (2) post the ledger transfers and insert the record with its factor links and
+    award."""
     # The person's row first: it serialises this person's records (so the daily caps hold under
     # concurrency) and it is the row the ledger posting locks anyway. Their day is read by the
     # next statement, which PostgreSQL runs only once the lock is held, so it sees every record
-    # committed before; the transaction's BEGIN, the lock and the read travel in one round trip.
+    # committed before; the transaction's BEGIN, the lock and the read travel in one round trip,
+    # with the opening of a line system's person seen for the first time.
     earned_on = timezone.localdate()
+    opening = request.account.pk is None
+    person = ledger.person_parameters(request.account) if opening else {}
     day_cursor = connection.cursor()
     try:
         with connection.connection.pipeline():  # type: ignore[union-attr]
             cursor.execute(_GENERIC_PLANS_SQL)
-            cursor.execute(
-                "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE",
-                [request.account.pk],
-            )
+            if opening:
+                cursor.execute(ledger.OPEN_PERSON_SQL, person)
+                cursor.execute(ledger.lock_person_sql(), person)
+            else:
+                cursor.execute(
+                    "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE",
+                    [request.account.pk],
+                )
             day_cursor.execute(
-                _PERSON_DAY_SQL,
+                _person_day_sql(opening),
                 {
+                    **person,
                     "account": request.account.pk,
                     "line": request.line.pk,
                     "behaviour": request.behaviour_code,
@@ -174,11 +202,16 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
         day = day_cursor.fetchone()
     finally:
         day_cursor.close()
-    if row is None or row[0] != AccountKind.PERSONAL or row[1] != request.line.pk:
+    if opening and row is not None:
+        request = replace(request, account=ledger.locked_person(row, request.line))
+    elif row is None or row[0] != AccountKind.PERSONAL or row[1] != request.line.pk:
+        row = None
+    if row is None:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
-    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id = day
+    digest = request.digest()
+    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id, transfer_ids = day
     if replay_id is not None:
         replay = _replay(request, digest)  # raises when the key came with a different payload
         assert replay is not None
@@ -196,26 +229,31 @@ def _record_one(cursor: Any, request: RecordRequest, digest: str, today: date) -
     record.pk = record_id
     if record.methodology_id in reference.methodology_models:
         record.methodology = reference.methodology_models[record.methodology_id]
-    points_award = None
-    if record.status == RecordStatus.ACCEPTED:
-        points_award = _post(
-            record,
-            assessment.behaviour,
-            award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
-            earned_on=earned_on,
-            saved=False,
-        )
-    if not _insert_record(cursor, record, _factor_links(assessment.quantification), points_award):
-        raise _LostRace
+    links = _factor_links(assessment.quantification)
+    with connection.cursor() as record_cursor:
+        insert = partial(_send_record, record_cursor, record, links)
+        points_award = None
+        if record.status == RecordStatus.ACCEPTED:
+            points_award = _post_and_insert(
+                record,
+                assessment.behaviour,
+                transfer_ids=list(transfer_ids),
+                insert=insert,
+                award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
+                earned_on=earned_on,
+            )
+        else:
+            insert(None)
+        if not _inserted(record_cursor, record, points_award):
+            raise _LostRace(request, digest)
     return RecordOutcome(record, True)
 
 
-def _insert_record(
+def _send_record(
     cursor: Any, record: BehaviourRecord, links: list[tuple[int, str]], award: PointsAward | None
-) -> bool:
+) -> None:
     """INSERT a record with its id already taken, its factor links and its points award, in one
-    statement. False when a record with the same key or evidence got there first: the caller
-    then rolls back whatever the statement wrote."""
+    statement; `_inserted` reads what it did."""
     insert, parameters = bulk_insert.insert_statement([record], skip_conflicts=True)
     award_part, award_parameters = "", list[list[Any]]()
     if award is not None:
@@ -235,6 +273,11 @@ def _insert_record(
             *award_parameters,
         ],
     )
+
+
+def _inserted(cursor: Any, record: BehaviourRecord, award: PointsAward | None) -> bool:
+    """False when a record with the same key or evidence got there first: the caller then rolls
+    back whatever the statement (and the posting sent with it) wrote."""
     inserted, award_id = cursor.fetchone()
     if inserted:
         bulk_insert.mark_saved([record])
@@ -598,18 +641,14 @@ def _reduction_transfer(record: BehaviourRecord, behaviour: Behaviour) -> Transf
     )
 
 
-def _post(
+def _plan_posting(
     record: BehaviourRecord,
     behaviour: Behaviour,
     *,
     award_context: rewards_selectors.AwardContext | None = None,
     earned_on: date | None = None,
-    saved: bool = True,
-) -> PointsAward | None:
-    """The reduction and the points in one ledger posting (one lock of the person, one insert).
-    A record not yet saved (`saved=False`) gets its transfer id and points before its insert,
-    and its award comes back for the caller to insert with it; otherwise both are written here.
-    Every caller has locked the person's account: the posting takes no lock of its own."""
+) -> tuple[list[TransferRequest], rewards.AwardPlan]:
+    """The reduction and the points of an accepted record, as transfers of one ledger posting."""
     transfers = [_reduction_transfer(record, behaviour)] if record.reduction_g > 0 else []
     plan = rewards.plan_award(
         account=record.account,
@@ -624,21 +663,66 @@ def _post(
     )
     if plan.transfer is not None:
         transfers.append(plan.transfer)
+    return transfers, plan
+
+
+def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
+    """Post a saved record's reduction and points and keep its award (an approval). The caller
+    has locked the person's account: the posting takes no lock of its own."""
+    transfers, plan = _plan_posting(record, behaviour)
     if not transfers:
-        return None
+        return
     posted = ledger.post_transfers(transfers=transfers, holding=frozenset({record.account_id}))
     if record.reduction_g > 0:
         record.reduction_transfer_id = posted.transfer_ids[0]
     record.points = plan.points
-    if saved:
-        record.save(update_fields=["reduction_transfer_id", "points"])
-    if plan.transfer is None:
+    record.save(update_fields=["reduction_transfer_id", "points"])
+    if plan.transfer is not None:
+        rewards.record_award(
+            plan=plan,
+            account=record.account,
+            behaviour_code=behaviour.code,
+            transfer_id=posted.transfer_ids[-1],
+        )
+
+
+def _post_and_insert(
+    record: BehaviourRecord,
+    behaviour: Behaviour,
+    *,
+    transfer_ids: list[int],
+    insert: Callable[[PointsAward | None], None],
+    award_context: rewards_selectors.AwardContext | None,
+    earned_on: date,
+) -> PointsAward | None:
+    """Post a new record's reduction and points and send its insert in the same round trip.
+    The record names its transfers before they exist: their ids were taken with the record's
+    own (`transfer_ids`). Returns the award that went in with the record."""
+    transfers, plan = _plan_posting(record, behaviour, award_context=award_context, earned_on=earned_on)
+    if not transfers:
+        insert(None)
         return None
-    # A saved record's award is written now; an unsaved one's goes in with the record.
-    keep = rewards.record_award if saved else rewards.new_award
-    return keep(
-        plan=plan, account=record.account, behaviour_code=behaviour.code, transfer_id=posted.transfer_ids[-1]
+    ids = transfer_ids[: len(transfers)]
+    if record.reduction_g > 0:
+        record.reduction_transfer_id = ids[0]
+    record.points = plan.points
+    award = (
+        rewards.new_award(
+            plan=plan, account=record.account, behaviour_code=behaviour.code, transfer_id=ids[-1]
+        )
+        if plan.transfer is not None
+        else None
     )
+    posted = ledger.post_transfers(
+        transfers=transfers,
+        holding=frozenset({record.account_id}),
+        transfer_ids=ids,
+        alongside=partial(insert, award),
+    )
+    if posted.transfer_ids != ids:
+        # The keys are the new record's id: nothing can have posted them before.
+        raise RuntimeError(f"Record {record.pk}: the ledger did not post the transfers it was given.")
+    return award
 
 
 # --- Review --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -241,6 +241,49 @@ def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dic
     return accounts
 
 
+# One line system's person, opened and locked inside a caller's own transaction, with the
+# caller's other statements in one pipeline (the recording of one behaviour): OPEN_PERSON_SQL
+# opens the person if the line has never seen them (a known person costs no sequence value),
+# lock_person_sql() then locks their row and returns it. Run apart, the open was one round trip
+# more per API record, and PostgreSQL re-planned it each time (0.17 ms; bench/NOTES.md, seventh
+# session). A person opened by a concurrent first use makes the INSERT wait for that
+# transaction and skip; the lock, a later statement with a new snapshot, finds them.
+# Parameters: %(line)s, %(person)s, %(person_name)s. The conditions repeat the unique index's.
+_PERSON_WHERE = (
+    "line_id = %(line)s AND kind = 'personal' AND NOT external_ref = '' AND external_ref = %(person)s"
+)
+OPEN_PERSON_SQL = f"""
+INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
+       on_leaderboard, balance_g, balance_points, opened_at)
+SELECT 'personal', %(line)s::bigint, NULL, %(person)s::varchar, %(person_name)s::varchar, '', '', false, 0, 0, now()
+ WHERE NOT EXISTS (SELECT 1 FROM carbon_accounts_account WHERE {_PERSON_WHERE})
+ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING
+"""
+# The person's account id, for statements of the same pipeline that read their records.
+PERSON_ID_SQL = f"(SELECT id FROM carbon_accounts_account WHERE {_PERSON_WHERE})"
+
+
+@functools.cache
+def lock_person_sql() -> str:
+    return f"SELECT {fixed_sql.columns(Account, 'a')} FROM carbon_accounts_account a WHERE {_PERSON_WHERE} FOR UPDATE"
+
+
+def person_parameters(account: Account) -> dict[str, int | str | None]:
+    """OPEN_PERSON_SQL's parameters for an account not yet saved that names a line's person."""
+    return {
+        "line": account.line_id,
+        "person": account.external_ref,
+        "person_name": account.display_name or account.external_ref,
+    }
+
+
+def locked_person(row: Sequence[object], line: BusinessLine) -> Account:
+    """The account lock_person_sql() returned."""
+    account = fixed_sql.instance(Account, row)
+    account.line = line
+    return account
+
+
 def system_account(*, line_id: int, kind: str) -> Account:
     return Account.objects.get(line_id=line_id, kind=kind)
 
@@ -287,17 +330,17 @@ def _validate(request: TransferRequest) -> None:
 # zero is not updated, which the caller sees as a missing account in `moved`.
 _POST_SQL = """
 WITH inserted AS (
-    INSERT INTO carbon_accounts_transfer (
+    INSERT INTO carbon_accounts_transfer ({id_column}
         debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
         ghg_category, period_date, idempotency_source, idempotency_key, payload_digest,
         reverses_id, description, created_at)
-    SELECT debit, credit, amount, unit, kind, line, source_type, source_id,
+    SELECT {id_value}debit, credit, amount, unit, kind, line, source_type, source_id,
            ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
-    FROM unnest(%(debit)s::bigint[], %(credit)s::bigint[], %(amount)s::bigint[], %(unit)s::text[],
+    FROM unnest({id_array}%(debit)s::bigint[], %(credit)s::bigint[], %(amount)s::bigint[], %(unit)s::text[],
                 %(kind)s::text[], %(line)s::bigint[], %(source_type)s::text[], %(source_id)s::text[],
                 %(ghg_category)s::text[], %(period_date)s::date[], %(idem_source)s::text[],
                 %(idem_key)s::text[], %(digest)s::text[], %(reverses)s::bigint[], %(description)s::text[])
-         WITH ORDINALITY AS t(debit, credit, amount, unit, kind, line, source_type, source_id,
+         WITH ORDINALITY AS t({id_name}debit, credit, amount, unit, kind, line, source_type, source_id,
                               ghg_category, period_date, idem_source, idem_key, digest, reverses,
                               description, position)
     ORDER BY position
@@ -328,6 +371,22 @@ SELECT id, idempotency_source, idempotency_key FROM inserted
 UNION ALL
 SELECT id, NULL, NULL FROM moved
 """
+
+
+@functools.cache
+def _post_sql(with_ids: bool) -> str:
+    """The posting statement, with ids the caller took beforehand or from the column's default."""
+    if not with_ids:
+        return _POST_SQL.format(id_column="", id_value="", id_array="", id_name="")
+    return _POST_SQL.format(id_column="id, ", id_value="id, ", id_array="%(id)s::bigint[], ", id_name="id, ")
+
+
+# Two ids of the transfer sequence, for a caller that writes the rows naming a record's
+# reduction and points transfers before posting them (see post_transfers' `transfer_ids`).
+TAKE_TWO_TRANSFER_IDS_SQL = (
+    "ARRAY[nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id')),"
+    " nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id'))]"
+)
 
 # The posting statement's array parameters that are a transfer request's fields as they are.
 _POST_COLUMNS = {
@@ -366,7 +425,11 @@ def post_transfer(*, transfer: TransferRequest) -> tuple[int, bool]:
 
 
 def post_transfers(
-    *, transfers: Sequence[TransferRequest], holding: frozenset[int] | None = None
+    *,
+    transfers: Sequence[TransferRequest],
+    holding: frozenset[int] | None = None,
+    transfer_ids: Sequence[int] | None = None,
+    alongside: Callable[[], None] | None = None,
 ) -> PostingResult:
     """Post many transfers in one transaction, all or nothing.
 
@@ -377,6 +440,11 @@ def post_transfers(
     account the transfers touch, and only ever names system accounts beside them, passes those
     personal account ids. The posting then takes no lock and no savepoint of its own (a refusal
     ends the caller's whole transaction, which is what such a caller does anyway).
+
+    `transfer_ids`: ids the caller took from the transfer sequence, one per transfer, so that it
+    could write the rows naming the transfers before the posting. `alongside`: sends such a
+    caller's own statement in the same round trip as the posting (the caller reads its result
+    afterwards); one round trip fewer on the path of every recorded behaviour.
     """
     if not transfers:
         return PostingResult()
@@ -391,18 +459,23 @@ def post_transfers(
                 cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
             )
         )
-        cursor.execute(
-            _POST_SQL,
-            {
-                **{
-                    name: Array(getattr(r, attribute) for r in transfers)
-                    for name, attribute in _POST_COLUMNS.items()
-                },
-                "digest": Array(digests),
-                "description": Array(r.description[:300] for r in transfers),
-                "personal": Array(sorted(personal_ids)),
+        parameters = {
+            **{
+                name: Array(getattr(r, attribute) for r in transfers)
+                for name, attribute in _POST_COLUMNS.items()
             },
-        )
+            "digest": Array(digests),
+            "description": Array(r.description[:300] for r in transfers),
+            "personal": Array(sorted(personal_ids)),
+        }
+        if transfer_ids is not None:
+            parameters["id"] = Array(transfer_ids)
+        if alongside is None:
+            cursor.execute(_post_sql(transfer_ids is not None), parameters)
+        else:
+            with connection.connection.pipeline():  # type: ignore[union-attr]
+                cursor.execute(_post_sql(transfer_ids is not None), parameters)
+                alongside()
         inserted: dict[tuple[str, str], int] = {}
         moved: set[int] = set()
         for row_id, source, key in cursor.fetchall():

@@ -72,6 +72,8 @@ def test_refusals_are_422_with_the_domain_code(line_key) -> None:  # type: ignor
         )
         assert error["fields"]
     assert BehaviourRecord.objects.count() == 0
+    # The person is opened with their first recorded behaviour, not by a refused one.
+    assert not Account.objects.filter(external_ref=METRO["person"]).exists()
 
 
 @pytest.mark.parametrize(
@@ -295,6 +297,34 @@ def test_concurrent_requests_with_one_key_have_one_effect(line_key) -> None:  # 
     assert sorted(statuses) == [200] * 5 + [201]
     assert BehaviourRecord.objects.count() == 1
     assert Account.objects.get(external_ref="C-1001").balance_g == 467
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_records_of_a_new_person_racing_each_other_open_one_account(line_key) -> None:  # type: ignore[no-untyped-def]
+    key = line_key("bank").key
+    barrier = threading.Barrier(4)
+    answers: list[dict] = []
+
+    def send(number: int) -> None:
+        barrier.wait()
+        try:
+            response = ApiClient(key).post(
+                "/api/v1/lines/bank/records", METRO, headers={"idempotency-key": f"first-{number}"}
+            )
+            assert response.status_code == 201, response.content
+            answers.append(response.json())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 4 and all(answer["reduction_g"] == 467 for answer in answers)
+    account = Account.objects.get(external_ref=METRO["person"])
+    assert account.balance_g == 4 * 467 and account.balance_points == 4 * 46
+    assert set(BehaviourRecord.objects.values_list("account_id", flat=True)) == {account.pk}
 
 
 @pytest.mark.celery
