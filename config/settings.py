@@ -105,6 +105,8 @@ if not DATABASE_URL:
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend, with a health check that sends nothing (config/database/base.py).
+DATABASES["default"]["ENGINE"] = "config.database"
 # Parameters go to PostgreSQL apart from the query, so psycopg prepares a statement the fifth
 # time it sees it and PostgreSQL stops planning it again: the recording path's statements are
 # the same on every request (bench/NOTES.md). SET takes no parameters this way (set_config does).

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.db import connections
+from django.db.backends.postgresql import base as postgresql
 from django.test import Client, override_settings
 
 from config.celery import app as celery_app
@@ -32,7 +34,9 @@ def test_production_defaults_are_safe() -> None:
     assert settings.SESSION_COOKIE_SECURE is True
     assert settings.CSRF_COOKIE_SECURE is True
     assert settings.SECURE_HSTS_SECONDS >= 31536000
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    # PostgreSQL only: Django's own backend, with a health check that sends nothing.
+    assert settings.DATABASES["default"]["ENGINE"] == "config.database"
+    assert isinstance(connections["default"], postgresql.DatabaseWrapper)
 
 
 def test_celery_effective_configuration() -> None:
