@@ -18,7 +18,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -168,6 +169,7 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
     # committed before; the transaction's BEGIN, the lock and the read travel in one round trip,
     # with the opening of a line system's person seen for the first time.
     earned_on = timezone.localdate()
+    commits = _commits_on_exit()
     opening = request.account.pk is None
     person = ledger.person_parameters(request.account) if opening else {}
     day_cursor = connection.cursor()
@@ -231,30 +233,62 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
         record.methodology = reference.methodology_models[record.methodology_id]
     links = _factor_links(assessment.quantification)
     with connection.cursor() as record_cursor:
-        insert = partial(_send_record, record_cursor, record, links)
+        insert = partial(_send_record, record_cursor, record, links, commit=commits)
         points_award = None
-        if record.status == RecordStatus.ACCEPTED:
-            points_award = _post_and_insert(
-                record,
-                assessment.behaviour,
-                transfer_ids=list(transfer_ids),
-                insert=insert,
-                award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
-                earned_on=earned_on,
-            )
-        else:
-            insert(None)
-        if not _inserted(record_cursor, record, points_award):
-            raise _LostRace(request, digest)
+        try:
+            if record.status == RecordStatus.ACCEPTED:
+                points_award = _post_and_insert(
+                    record,
+                    assessment.behaviour,
+                    transfer_ids=list(transfer_ids),
+                    insert=insert,
+                    award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
+                    earned_on=earned_on,
+                )
+            else:
+                with connection.connection.pipeline():  # type: ignore[union-attr]
+                    insert(None)
+        except (IntegrityError, psycopg.errors.UniqueViolation) as error:
+            # A concurrent request with the same key or evidence committed first. The insert
+            # failed, so the transaction (and a COMMIT sent with it) ended in a rollback.
+            if _broken_constraint(error) not in _RECORD_UNIQUE_CONSTRAINTS:
+                raise
+            raise _LostRace(request, digest) from None
+        _inserted(record_cursor, record, points_award)
     return RecordOutcome(record, True)
 
 
+# The unique constraints a record's insert breaks when a concurrent request won the race.
+_RECORD_UNIQUE_CONSTRAINTS = frozenset({"record_idempotent_per_source", "evidence_unique_per_line"})
+
+
+def _broken_constraint(error: Exception) -> str | None:
+    """The constraint a unique violation names (Django wraps psycopg's error; a pipeline's
+    error comes unwrapped)."""
+    cause = error if isinstance(error, psycopg.Error) else error.__cause__
+    return cause.diag.constraint_name if isinstance(cause, psycopg.Error) else None
+
+
+def _commits_on_exit() -> bool:
+    """Whether the recording's own transaction is the outermost one, which commits when it
+    ends: its COMMIT can then go with its last statement, one round trip fewer. Inside a
+    caller's transaction (an import, a test) the COMMIT stays the caller's."""
+    return len(connection.atomic_blocks) == 1 and connection.commit_on_exit
+
+
 def _send_record(
-    cursor: Any, record: BehaviourRecord, links: list[tuple[int, str]], award: PointsAward | None
+    cursor: Any,
+    record: BehaviourRecord,
+    links: list[tuple[int, str]],
+    award: PointsAward | None,
+    *,
+    commit: bool,
 ) -> None:
     """INSERT a record with its id already taken, its factor links and its points award, in one
-    statement; `_inserted` reads what it did."""
-    insert, parameters = bulk_insert.insert_statement([record], skip_conflicts=True)
+    statement, inside the caller's pipeline; `_inserted` reads what it did. A record whose key or
+    evidence a concurrent request used first breaks a unique constraint, which ends the
+    transaction: a COMMIT sent after it (`commit`) then rolls back, and nothing is kept."""
+    insert, parameters = bulk_insert.insert_statement([record])
     award_part, award_parameters = "", list[list[Any]]()
     if award is not None:
         award_insert, award_parameters = bulk_insert.insert_statement([award])
@@ -273,18 +307,18 @@ def _send_record(
             *award_parameters,
         ],
     )
+    if commit:
+        # On the connection's own cursor: this cursor's result is the insert's, read afterwards.
+        connection.connection.execute("COMMIT")  # type: ignore[union-attr]
 
 
-def _inserted(cursor: Any, record: BehaviourRecord, award: PointsAward | None) -> bool:
-    """False when a record with the same key or evidence got there first: the caller then rolls
-    back whatever the statement (and the posting sent with it) wrote."""
-    inserted, award_id = cursor.fetchone()
-    if inserted:
-        bulk_insert.mark_saved([record])
-        if award is not None:
-            award.pk = award_id
-            bulk_insert.mark_saved([award])
-    return bool(inserted)
+def _inserted(cursor: Any, record: BehaviourRecord, award: PointsAward | None) -> None:
+    """Mark the record and its award saved, with the award's id, once the insert has run."""
+    _count, award_id = cursor.fetchone()
+    bulk_insert.mark_saved([record])
+    if award is not None:
+        award.pk = award_id
+        bulk_insert.mark_saved([award])
 
 
 @dataclass(frozen=True)
