@@ -175,8 +175,13 @@ class BehaviourRecord(models.Model):
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="behaviour_records", db_index=False
     )
+    # No index of its own: record_daily_caps serves the person's day. With one, a generic plan
+    # made while the table was small (a new database, or statistics not yet taken) read the
+    # day's count through this index, and kept doing so for the connection's life: every record
+    # of the behaviour was walked for each new one, and recording slowed from 465 to 254
+    # records/s within 25 seconds (bench/NOTES.md, seventh session).
     behaviour = models.ForeignKey(
-        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="records"
+        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="records", db_index=False
     )
     quantity = models.DecimalField(_("quantity"), max_digits=15, decimal_places=3)
     counted_quantity = models.DecimalField(_("counted quantity"), max_digits=15, decimal_places=3)

@@ -1,0 +1,71 @@
+"""The plans PostgreSQL keeps for the recording path, made while the tables are small.
+
+The recording transaction runs its statements' generic plans (a plan made once per connection,
+for any parameter values). A plan made in a new database, or before statistics are taken, is
+kept for the connection's life however large the tables grow, so it must read the person's
+day through the person's own index entries, never through an index shared by everyone who
+records the same behaviour (bench/NOTES.md, seventh session).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from behaviours import services
+
+pytestmark = pytest.mark.django_db
+
+
+def _generic_plan(sql: str, values: dict[str, str]) -> str:
+    order: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", placeholder, sql)
+    literals = ", ".join("'" + values[name].replace("'", "''") + "'" for name in order)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE person_day AS {prepared}")
+        try:
+            cursor.execute(f"EXPLAIN EXECUTE person_day({literals})")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE person_day")
+
+
+def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database(reference) -> None:  # type: ignore[no-untyped-def]
+    today = timezone.localdate().isoformat()
+    plan = _generic_plan(
+        services._PERSON_DAY_SQL,
+        {
+            "account": "1",
+            "line": str(reference["bank"].pk),
+            "behaviour": "green_travel_metro",
+            "day": today,
+            "counting": "{accepted,pending_review}",
+            "since": timezone.now().isoformat(),
+            "evidence": "",
+            "source": "api:bank",
+            "key": "k-1",
+            "earned_on": today,
+        },
+    )
+    record_scans = [line for line in plan.splitlines() if "on behaviours_behaviourrecord" in line]
+    assert record_scans, plan
+    # The day's count and the burst count go through the person's entries of record_daily_caps;
+    # the replay and the evidence through their unique indexes. No sequential scan, and no
+    # index of the behaviour alone.
+    assert all(
+        any(
+            name in line
+            for name in ("record_daily_caps", "record_idempotent_per_source", "evidence_unique_per_line")
+        )
+        for line in record_scans
+    ), plan
