@@ -40,11 +40,15 @@ def _generic_plan(sql: str, values: dict[str, str]) -> str:
             cursor.execute("DEALLOCATE person_day")
 
 
-def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database(reference) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("by_reference", [False, True], ids=["by account id", "by reference in the line"])
+def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database(
+    reference, by_reference
+) -> None:  # type: ignore[no-untyped-def]
     today = timezone.localdate().isoformat()
     plan = _generic_plan(
-        services._PERSON_DAY_SQL,
+        services._person_day_sql(by_reference),
         {
+            "person": "C-1001",
             "account": "1",
             "line": str(reference["bank"].pk),
             "behaviour": "green_travel_metro",
@@ -69,3 +73,5 @@ def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database
         )
         for line in record_scans
     ), plan
+    # The person named by their reference is found through the line's unique index of them.
+    assert "Seq Scan on carbon_accounts_account" not in plan, plan
