@@ -31,7 +31,8 @@ def _generic_plan(sql: str, values: dict[str, str]) -> str:
     prepared = re.sub(r"%\((\w+)\)s", placeholder, sql)
     literals = ", ".join("'" + values[name].replace("'", "''") + "'" for name in order)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # The recording transaction's own settings: generic plans, no sequential scans.
+        cursor.execute(services._GENERIC_PLANS_SQL)
         cursor.execute(f"PREPARE person_day AS {prepared}")
         try:
             cursor.execute(f"EXPLAIN EXECUTE person_day({literals})")
