@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from carbon_accounts import selectors, services
@@ -235,3 +236,11 @@ def test_totals_by_line_period_and_category(make_person) -> None:  # type: ignor
         ("scope3plus_ecosystem", 150),
         ("scope3_cat7_commuting", 70),
     }
+
+
+def test_account_pages_keep_room_for_balance_updates() -> None:
+    # Every recorded behaviour updates its person's row; with room on its page the update stays
+    # heap-only and touches no index (carbon_accounts migration 0008).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'carbon_accounts_account'")
+        assert "fillfactor=70" in (cursor.fetchone()[0] or [])
