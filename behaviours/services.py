@@ -307,7 +307,7 @@ def _send_record(
                 SELECT record.id, link.factor_id, link.role
                   FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
             ){award_part}
-            SELECT (SELECT count(*) FROM record), {"(SELECT id FROM award)" if award is not None else "NULL"}""",
+            SELECT {"(SELECT id FROM award)" if award is not None else "NULL"}""",
         [
             *parameters,
             Array(factor_id for factor_id, _role in links),
@@ -322,7 +322,7 @@ def _send_record(
 
 def _inserted(cursor: Any, record: BehaviourRecord, award: PointsAward | None) -> None:
     """Mark the record and its award saved, with the award's id, once the insert has run."""
-    _count, award_id = cursor.fetchone()
+    (award_id,) = cursor.fetchone()
     bulk_insert.mark_saved([record])
     if award is not None:
         award.pk = award_id

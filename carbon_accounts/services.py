@@ -184,6 +184,22 @@ def open_personal_account(
     return account
 
 
+# A line system's person as both opening statements write them: the new account's columns,
+# their values for a line, a reference and a name (SQL expressions), and the conflict that
+# means a concurrent first use opened the person already.
+_NEW_PERSON_COLUMNS = (
+    "kind, line_id, holder_id, external_ref, display_name, team, office,"
+    " on_leaderboard, balance_g, balance_points, opened_at"
+)
+_ON_PERSON_CONFLICT = (
+    "ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING"
+)
+
+
+def _new_person_values(line: str, reference: str, name: str) -> str:
+    return f"'personal', {line}, NULL, {reference}, {name}, '', '', false, 0, 0, now()"
+
+
 @functools.cache
 def _open_people_sql() -> str:
     # The people found, and the ones not found inserted, in one statement. The INSERT only runs
@@ -203,12 +219,11 @@ WITH wanted AS (
         ON a.line_id = %(line)s AND a.kind = 'personal' AND NOT a.external_ref = ''
        AND a.external_ref = wanted.reference
 ), opened AS (
-    INSERT INTO carbon_accounts_account AS a (kind, line_id, holder_id, external_ref, display_name, team, office,
-           on_leaderboard, balance_g, balance_points, opened_at)
-    SELECT 'personal', %(line)s, NULL, reference, name, '', '', false, 0, 0, now()
+    INSERT INTO carbon_accounts_account AS a ({_NEW_PERSON_COLUMNS})
+    SELECT {_new_person_values("%(line)s", "reference", "name")}
       FROM wanted
      WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.external_ref = wanted.reference)
-    ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING
+    {_ON_PERSON_CONFLICT}
     RETURNING {columns}
 )
 SELECT * FROM found UNION ALL SELECT * FROM opened"""
@@ -253,11 +268,10 @@ _PERSON_WHERE = (
     "line_id = %(line)s AND kind = 'personal' AND NOT external_ref = '' AND external_ref = %(person)s"
 )
 OPEN_PERSON_SQL = f"""
-INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
-       on_leaderboard, balance_g, balance_points, opened_at)
-SELECT 'personal', %(line)s::bigint, NULL, %(person)s::varchar, %(person_name)s::varchar, '', '', false, 0, 0, now()
+INSERT INTO carbon_accounts_account ({_NEW_PERSON_COLUMNS})
+SELECT {_new_person_values("%(line)s::bigint", "%(person)s::varchar", "%(person_name)s::varchar")}
  WHERE NOT EXISTS (SELECT 1 FROM carbon_accounts_account WHERE {_PERSON_WHERE})
-ON CONFLICT (line_id, external_ref) WHERE kind = 'personal' AND NOT external_ref = '' DO NOTHING
+{_ON_PERSON_CONFLICT}
 """
 # The person's account id, for statements of the same pipeline that read their records.
 PERSON_ID_SQL = f"(SELECT id FROM carbon_accounts_account WHERE {_PERSON_WHERE})"

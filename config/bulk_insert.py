@@ -35,8 +35,8 @@ def _array_type(field: Field[Any, Any]) -> str:
     return "text" if isinstance(field, JSONField) else str(field.db_type(connection))
 
 
-def _statement(model: type[Model], fields: list[Field[Any, Any]], skip_conflicts: bool) -> str:
-    key = (model, tuple(field.attname for field in fields) + (("SKIP",) if skip_conflicts else ()))
+def _statement(model: type[Model], fields: list[Field[Any, Any]]) -> str:
+    key = (model, tuple(field.attname for field in fields))
     if key not in _statements:
         columns = ", ".join(f'"{field.column}"' for field in fields)
         values = ", ".join(
@@ -46,21 +46,18 @@ def _statement(model: type[Model], fields: list[Field[Any, Any]], skip_conflicts
         names = ", ".join(f"c{n}" for n in range(len(fields)))
         _statements[key] = (
             f"INSERT INTO {model._meta.db_table} ({columns}) "
-            f"SELECT {values} FROM unnest({arrays}) AS row({names})"
-            + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")
-            # Rows come back in the order of the arrays, as Django's bulk_create relies on too.
-            + f' RETURNING "{model._meta.pk.column}"'  # type: ignore[union-attr]
+            f"SELECT {values} FROM unnest({arrays}) AS row({names})" + f' RETURNING "{model._meta.pk.column}"'
+            # Rows come back in the order of the arrays, as Django's bulk_create relies on too.  # type: ignore[union-attr]
         )
     return _statements[key]
 
 
 def insert_statement(
-    objects: Sequence[Model], *, skip_conflicts: bool = False
+    objects: Sequence[Model],
 ) -> tuple[str, list[list[Any]]]:
     """The INSERT of new rows of one model and its parameters, for a caller that runs it inside
     a larger statement. Primary keys are all set (taken with `take_ids`) or all left to the
-    database; the statement returns them in order. With `skip_conflicts`, a row that would break
-    a unique constraint is left out (ON CONFLICT DO NOTHING) and returns nothing."""
+    database; the statement returns them in order."""
     model = type(objects[0])
     with_pk = objects[0].pk is not None
     fields: list[Field[Any, Any]] = [
@@ -80,7 +77,7 @@ def insert_statement(
             columns.append(
                 Array(field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects)
             )
-    return _statement(model, fields, skip_conflicts), columns
+    return _statement(model, fields), columns
 
 
 def mark_saved(objects: Sequence[Model]) -> None:
