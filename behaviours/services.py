@@ -297,7 +297,7 @@ def _send_record(
     evidence a concurrent request used first breaks a unique constraint, which ends the
     transaction: a COMMIT sent after it (`commit`) then rolls back, and nothing is kept."""
     insert, parameters = bulk_insert.insert_statement([record])
-    award_part, award_parameters = "", list[list[Any]]()
+    award_part, award_parameters = "", list[Any]()
     if award is not None:
         award_insert, award_parameters = bulk_insert.insert_statement([award])
         award_part = f", award AS ({award_insert})"

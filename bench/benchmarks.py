@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from bench.common import (
     peak_rss_mb,
     percentile,
     report,
+    run_clients,
     setup_django,
 )
 
@@ -91,26 +91,50 @@ def record_single(quick: bool) -> None:
     # Enough people that nobody reaches a daily cap or the burst rule during the run.
     account_ids = generate.accounts(line_code="bank", count=20_000, prefix="S")
     connections.close_all()
-    queue: Any = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(target=_record_client, args=(n, clients, seconds, account_ids, queue))
-        for n in range(clients)
-    ]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    results = [queue.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
+    results, elapsed = run_clients(
+        _record_client, [(n, clients, seconds, account_ids) for n in range(clients)]
+    )
     done = sum(r[0] for r in results)
+    ceiling = _commit_ceiling(seconds, clients)
     report(
         records=done,
         refused=sum(r[1] for r in results),
         seconds=round(elapsed, 2),
         records_per_second=round(done / elapsed, 1),
         clients=clients,
+        commit_ceiling_per_second=ceiling,
     )
+
+
+def _platform_dsn() -> str:
+    return bench_database_url(bench_database_name("platform")).replace("postgres://", "postgresql://", 1)
+
+
+def _commit_client(seconds: float, queue: Any) -> None:
+    import psycopg
+
+    done = 0
+    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            connection.execute("INSERT INTO bench_commit_ceiling (client) VALUES (%s)", [os.getpid()])
+            done += 1
+    queue.put(done)
+
+
+def _commit_ceiling(seconds: float, clients: int) -> float:
+    """The most transactions per second this server commits for the same number of clients, each
+    transaction one row in a table with one index: the limit of any recording that commits each
+    record durably (the commit waits for its WAL to reach the disk), whatever the record does."""
+    import psycopg
+
+    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS bench_commit_ceiling")
+        connection.execute("CREATE TABLE bench_commit_ceiling (id bigserial PRIMARY KEY, client integer)")
+    results, elapsed = run_clients(_commit_client, [(seconds,)] * clients)
+    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+        connection.execute("DROP TABLE bench_commit_ceiling")
+    return round(sum(results) / elapsed, 1)
 
 
 def hordak_peer(quick: bool) -> None:
@@ -280,6 +304,7 @@ def bulk(quick: bool) -> None:
         accepted = 0
         for body in bodies:
             analyze()
+            last_request_after = _last_record_id()
             started = time.perf_counter()
             answer = httpx.post(
                 f"http://127.0.0.1:{port}/api/v1/lines/bank/records/bulk",
@@ -293,10 +318,9 @@ def bulk(quick: bool) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    floor_seconds, floor_records = _bulk_database_floor(last_request_after)
     # The limit of this stack: COPY of the same rows into a bare table with one unique index.
-    with psycopg.connect(
-        bench_database_url(bench_database_name("platform")).replace("postgres://", "postgresql://", 1)
-    ) as connection:
+    with psycopg.connect(_platform_dsn()) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_copy_target")
         connection.execute(
             "CREATE UNLOGGED TABLE bench_copy_target (idempotency_key text, person text, behaviour text, quantity numeric,"
@@ -330,7 +354,94 @@ def bulk(quick: bool) -> None:
         records_per_second=round(total / elapsed, 1),
         copy_seconds=round(copy_elapsed, 3),
         copy_records_per_second=round(total / copy_elapsed, 1),
+        database_floor_records=floor_records,
+        database_floor_seconds=round(floor_seconds, 3),
+        database_floor_records_per_second=round(floor_records / floor_seconds, 1),
     )
+
+
+def _last_record_id() -> int:
+    import psycopg
+
+    with psycopg.connect(_platform_dsn()) as connection:
+        row = connection.execute("SELECT coalesce(max(id), 0) FROM behaviours_behaviourrecord").fetchone()
+    return int(row[0]) if row else 0
+
+
+# Bulk's database floor: the rows one request wrote (its records, their transfers, factor links and
+# points awards, and its people's balances), written again by SQL alone, set-based, into the same
+# tables with every index, unique constraint and foreign key checked, and rolled back. No
+# implementation that keeps this schema writes a batch faster; Python's share is what bulk takes
+# beyond it. The copies get new ids and keys, so every unique index does its work as for new rows.
+_FLOOR_STATEMENTS = [
+    """CREATE TEMPORARY TABLE floor_map ON COMMIT DROP AS
+       SELECT record.id AS old_record, nextval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id')) AS new_record,
+              record.reduction_transfer_id AS old_reduction,
+              CASE WHEN record.reduction_transfer_id IS NOT NULL
+                   THEN nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id')) END AS new_reduction,
+              award.id AS old_award, award.transfer_id AS old_points,
+              CASE WHEN award.transfer_id IS NOT NULL
+                   THEN nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id')) END AS new_points
+         FROM behaviours_behaviourrecord AS record
+         LEFT JOIN rewards_pointsaward AS award
+                ON award.source_type = 'behaviour_record' AND award.source_id = record.id::text
+        WHERE record.id > %(after)s""",
+    """INSERT INTO carbon_accounts_transfer (id, amount, unit, kind, source_type, source_id, ghg_category,
+           period_date, idempotency_source, idempotency_key, payload_digest, description, created_at,
+           credit_account_id, debit_account_id, line_id, reverses_id)
+       SELECT new.id, t.amount, t.unit, t.kind, t.source_type, new.record::text, t.ghg_category, t.period_date,
+              t.idempotency_source, t.idempotency_key || ':floor', t.payload_digest, t.description, now(),
+              t.credit_account_id, t.debit_account_id, t.line_id, t.reverses_id
+         FROM floor_map AS map
+        CROSS JOIN LATERAL (VALUES (map.old_reduction, map.new_reduction, map.new_record),
+                                   (map.old_points, map.new_points, map.new_record)) AS new(old, id, record)
+         JOIN carbon_accounts_transfer AS t ON t.id = new.old""",
+    """UPDATE carbon_accounts_account AS account
+          SET balance_g = account.balance_g + delta.grams, balance_points = account.balance_points + delta.points
+         FROM (SELECT leg.account_id,
+                      coalesce(sum(leg.amount) FILTER (WHERE t.unit = 'gCO2e'), 0) AS grams,
+                      coalesce(sum(leg.amount) FILTER (WHERE t.unit <> 'gCO2e'), 0) AS points
+                 FROM floor_map AS map
+                 JOIN carbon_accounts_transfer AS t ON t.id IN (map.new_reduction, map.new_points)
+                CROSS JOIN LATERAL (VALUES (t.credit_account_id, t.amount), (t.debit_account_id, -t.amount))
+                      AS leg(account_id, amount)
+                GROUP BY leg.account_id) AS delta
+        WHERE account.id = delta.account_id AND account.kind = 'personal'""",
+    """INSERT INTO behaviours_behaviourrecord (id, quantity, counted_quantity, cap_note, occurred_on, attributes,
+           evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g, ghg_category,
+           fileable, points, reduction_transfer_id, created_at, decided_at, decided_by, account_id, behaviour_id,
+           line_id, methodology_id, region_id)
+       SELECT map.new_record, r.quantity, r.counted_quantity, r.cap_note, r.occurred_on, r.attributes,
+              r.evidence_id, r.source, r.idempotency_key || ':floor', r.payload_digest, r.status, r.review_reason,
+              r.reduction_g, r.ghg_category, r.fileable, r.points, map.new_reduction, now(), r.decided_at,
+              r.decided_by, r.account_id, r.behaviour_id, r.line_id, r.methodology_id, r.region_id
+         FROM floor_map AS map JOIN behaviours_behaviourrecord AS r ON r.id = map.old_record""",
+    """INSERT INTO behaviours_recordfactor (role, factor_id, record_id)
+       SELECT link.role, link.factor_id, map.new_record
+         FROM floor_map AS map JOIN behaviours_recordfactor AS link ON link.record_id = map.old_record""",
+    """INSERT INTO rewards_pointsaward (source_type, source_id, behaviour_code, points, remaining, explanation,
+           transfer_id, earned_on, expires_on, created_at, account_id, line_id, rule_id)
+       SELECT a.source_type, map.new_record::text, a.behaviour_code, a.points, a.remaining, a.explanation,
+              map.new_points, a.earned_on, a.expires_on, now(), a.account_id, a.line_id, a.rule_id
+         FROM floor_map AS map JOIN rewards_pointsaward AS a ON a.id = map.old_award""",
+    # The deferred foreign keys, checked now as the COMMIT would check them.
+    "SET CONSTRAINTS ALL IMMEDIATE",
+]
+
+
+def _bulk_database_floor(after: int) -> tuple[float, int]:
+    """Seconds to write again, set-based, what the records after `after` wrote; and how many."""
+    import psycopg
+
+    analyze()
+    with psycopg.connect(_platform_dsn()) as connection:
+        started = time.perf_counter()
+        for statement in _FLOOR_STATEMENTS:
+            connection.execute(statement, {"after": after} if "%(after)s" in statement else None)
+        elapsed = time.perf_counter() - started
+        row = connection.execute("SELECT count(*) FROM floor_map").fetchone()
+        connection.rollback()
+    return elapsed, int(row[0]) if row else 0
 
 
 # --- 4. Filing a period of fileable reductions through the simulator --------------------------------

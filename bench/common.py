@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,22 @@ def report(**figures: Any) -> None:
 
 
 __all__ = ["percentile", "report", "statistics", "stopwatch"]
+
+
+def run_clients(
+    target: Callable[..., None], client_arguments: list[tuple[Any, ...]]
+) -> tuple[list[Any], float]:
+    """Run one process per client, `target(*arguments, queue)`, each putting its result on the
+    queue; their results and the seconds from the first start to the last result."""
+    queue: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=target, args=(*arguments, queue)) for arguments in client_arguments
+    ]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    elapsed = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    return results, elapsed

@@ -10,11 +10,17 @@ import argparse
 import json
 import multiprocessing
 import os
+import sys
 import time
+from pathlib import Path
 
 import dj_database_url
 import django
 from django.conf import settings
+
+# Run as a script in its own virtualenv: the project's bench package is found from its root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import run_clients
 
 
 def configure() -> None:
@@ -66,18 +72,10 @@ def main() -> None:
     ]
     pairs = [(income.pk, person.pk) for person in people]
     connections.close_all()
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    workers = [
-        multiprocessing.Process(target=client, args=(pairs[n :: arguments.clients], arguments.seconds, queue))
-        for n in range(arguments.clients)
-    ]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    done = sum(queue.get() for _ in workers)
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
+    results, elapsed = run_clients(
+        client, [(pairs[n :: arguments.clients], arguments.seconds) for n in range(arguments.clients)]
+    )
+    done = sum(results)
     print(
         "RESULT "
         + json.dumps(

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -350,13 +351,9 @@ WITH inserted AS (
         reverses_id, description, created_at)
     SELECT {id_value}debit, credit, amount, unit, kind, line, source_type, source_id,
            ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
-    FROM unnest({id_array}%(debit)s::bigint[], %(credit)s::bigint[], %(amount)s::bigint[], %(unit)s::text[],
-                %(kind)s::text[], %(line)s::bigint[], %(source_type)s::text[], %(source_id)s::text[],
-                %(ghg_category)s::text[], %(period_date)s::date[], %(idem_source)s::text[],
-                %(idem_key)s::text[], %(digest)s::text[], %(reverses)s::bigint[], %(description)s::text[])
-         WITH ORDINALITY AS t({id_name}debit, credit, amount, unit, kind, line, source_type, source_id,
-                              ghg_category, period_date, idem_source, idem_key, digest, reverses,
-                              description, position)
+    FROM {rows} AS t({id_name}debit, credit, amount, unit, kind, line, source_type, source_id,
+                     ghg_category, period_date, idem_source, idem_key, digest, reverses,
+                     description, position)
     ORDER BY position
     ON CONFLICT (idempotency_source, idempotency_key) DO NOTHING
     RETURNING id, idempotency_source, idempotency_key, debit_account_id, credit_account_id, amount, unit
@@ -387,12 +384,48 @@ SELECT id, NULL, NULL FROM moved
 """
 
 
+# The posting statement's parameters, one per transfer column, with their types.
+_POST_PARAMETERS = {
+    "debit": "bigint",
+    "credit": "bigint",
+    "amount": "bigint",
+    "unit": "text",
+    "kind": "text",
+    "line": "bigint",
+    "source_type": "text",
+    "source_id": "text",
+    "ghg_category": "text",
+    "period_date": "date",
+    "idem_source": "text",
+    "idem_key": "text",
+    "digest": "text",
+    "reverses": "bigint",
+    "description": "text",
+}
+
+# Up to this many transfers (a recorded behaviour posts two) travel as one parameter per value,
+# which psycopg's compiled dumpers send; more travel as one array per column.
+_MOST_POSTED_AS_VALUES = 2
+
+
 @functools.cache
-def _post_sql(with_ids: bool) -> str:
-    """The posting statement, with ids the caller took beforehand or from the column's default."""
-    if not with_ids:
-        return _POST_SQL.format(id_column="", id_value="", id_array="", id_name="")
-    return _POST_SQL.format(id_column="id, ", id_value="id, ", id_array="%(id)s::bigint[], ", id_name="id, ")
+def _post_sql(with_ids: bool, values: int = 0) -> str:
+    """The posting statement, with ids the caller took beforehand or from the column's default;
+    its transfers as `values` rows of parameters (named `debit_0`, ...) or, with 0, as arrays."""
+    columns = {"id": "bigint", **_POST_PARAMETERS} if with_ids else _POST_PARAMETERS
+    if values:
+        rows = ", ".join(
+            "("
+            + ", ".join([*(f"%({name}_{row})s::{kind}" for name, kind in columns.items()), str(row)])
+            + ")"
+            for row in range(values)
+        )
+        rows = f"(VALUES {rows})"
+    else:
+        arrays = ", ".join(f"%({name})s::{kind}[]" for name, kind in columns.items())
+        rows = f"unnest({arrays}) WITH ORDINALITY"
+    prefix = "id, " if with_ids else ""
+    return _POST_SQL.format(id_column=prefix, id_value=prefix, id_name=prefix, rows=rows)
 
 
 # Two ids of the transfer sequence, for a caller that writes the rows naming a record's
@@ -473,22 +506,13 @@ def post_transfers(
                 cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
             )
         )
-        parameters = {
-            **{
-                name: Array(getattr(r, attribute) for r in transfers)
-                for name, attribute in _POST_COLUMNS.items()
-            },
-            "digest": Array(digests),
-            "description": Array(r.description[:300] for r in transfers),
-            "personal": Array(sorted(personal_ids)),
-        }
-        if transfer_ids is not None:
-            parameters["id"] = Array(transfer_ids)
+        statement, parameters = _posting(transfers, digests, transfer_ids)
+        parameters["personal"] = Array(sorted(personal_ids))
         if alongside is None:
-            cursor.execute(_post_sql(transfer_ids is not None), parameters)
+            cursor.execute(statement, parameters)
         else:
             with connection.connection.pipeline():  # type: ignore[union-attr]
-                cursor.execute(_post_sql(transfer_ids is not None), parameters)
+                cursor.execute(statement, parameters)
                 alongside()
         inserted: dict[tuple[str, str], int] = {}
         moved: set[int] = set()
@@ -536,6 +560,22 @@ def post_transfers(
                 f"Not enough green points in account {short[0]} for this movement; nothing was recorded."
             )
     return result
+
+
+def _posting(
+    transfers: Sequence[TransferRequest], digests: list[str], transfer_ids: Sequence[int] | None
+) -> tuple[str, dict[str, Any]]:
+    """The posting statement for these transfers and its parameters (but `personal`)."""
+    columns: list[tuple[str, list[Any]]] = [
+        (name, [getattr(r, attribute) for r in transfers]) for name, attribute in _POST_COLUMNS.items()
+    ]
+    columns += [("digest", digests), ("description", [r.description[:300] for r in transfers])]
+    if transfer_ids is not None:
+        columns.append(("id", list(transfer_ids)))
+    if len(transfers) > _MOST_POSTED_AS_VALUES:
+        return _post_sql(transfer_ids is not None), {name: Array(values) for name, values in columns}
+    parameters = {f"{name}_{row}": value for name, values in columns for row, value in enumerate(values)}
+    return _post_sql(transfer_ids is not None, len(transfers)), parameters
 
 
 def _first_index(transfers: Sequence[TransferRequest], key: tuple[str, str]) -> int:

@@ -9,8 +9,9 @@ Field values are prepared exactly as Django would save them (pre_save, get_db_pr
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -27,57 +28,75 @@ _PASSED_AS_IS = (
     models.DecimalField,
     models.ForeignKey,
 )
-_statements: dict[tuple[type[Model], tuple[str, ...]], str] = {}
 
 
 def _array_type(field: Field[Any, Any]) -> str:
-    # JSON travels as text and is cast per row: psycopg has no array dumper for Jsonb.
-    return "text" if isinstance(field, JSONField) else str(field.db_type(connection))
+    # JSON travels as text and is cast per row: psycopg has no array dumper for Jsonb. Text goes
+    # without its length: casting to varchar(n) would cut a longer value without a word, where
+    # the column's own assignment refuses it, as Django's save would.
+    if isinstance(field, JSONField | models.CharField):
+        return "text"
+    return str(field.db_type(connection))
 
 
-def _statement(model: type[Model], fields: list[Field[Any, Any]]) -> str:
-    key = (model, tuple(field.attname for field in fields))
-    if key not in _statements:
-        columns = ", ".join(f'"{field.column}"' for field in fields)
-        values = ", ".join(
-            f"c{n}::jsonb" if isinstance(field, JSONField) else f"c{n}" for n, field in enumerate(fields)
-        )
-        arrays = ", ".join(f"%s::{_array_type(field)}[]" for field in fields)
-        names = ", ".join(f"c{n}" for n in range(len(fields)))
-        _statements[key] = (
-            f"INSERT INTO {model._meta.db_table} ({columns}) "
-            f"SELECT {values} FROM unnest({arrays}) AS row({names})" + f' RETURNING "{model._meta.pk.column}"'
-            # Rows come back in the order of the arrays, as Django's bulk_create relies on too.  # type: ignore[union-attr]
-        )
-    return _statements[key]
+@functools.cache
+def _fields(model: type[Model], with_pk: bool) -> tuple[Field[Any, Any], ...]:
+    return tuple(
+        field
+        for field in model._meta.concrete_fields  # type: ignore[misc]
+        if with_pk or not field.primary_key
+    )
 
 
-def insert_statement(
-    objects: Sequence[Model],
-) -> tuple[str, list[list[Any]]]:
+@functools.cache
+def _statement(model: type[Model], with_pk: bool, one_row: bool) -> str:
+    fields = _fields(model, with_pk)
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    returning = f' RETURNING "{model._meta.pk.column}"'  # type: ignore[union-attr]
+    if one_row:
+        # One row, one parameter per column: psycopg's own (compiled) dumpers send each value,
+        # where arrays of one element would each go through config.pg_arrays' Python dumper.
+        values = ", ".join("%s::jsonb" if isinstance(field, JSONField) else "%s" for field in fields)
+        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({values}){returning}"
+    values = ", ".join(
+        f"c{n}::jsonb" if isinstance(field, JSONField) else f"c{n}" for n, field in enumerate(fields)
+    )
+    arrays = ", ".join(f"%s::{_array_type(field)}[]" for field in fields)
+    names = ", ".join(f"c{n}" for n in range(len(fields)))
+    # Rows come back in the order of the arrays, as Django's bulk_create relies on too.
+    return (
+        f"INSERT INTO {model._meta.db_table} ({columns}) "
+        f"SELECT {values} FROM unnest({arrays}) AS row({names}){returning}"
+    )
+
+
+def _preparation(field: Field[Any, Any]) -> Callable[[Model], Any]:
+    """How a field's value is sent: what `pre_save` gives, as Django would save it."""
+    if isinstance(field, JSONField):
+        return lambda obj: json.dumps(field.pre_save(obj, True))
+    if isinstance(field, _PASSED_AS_IS):
+        # These Python values have the text form PostgreSQL reads; Django's preparation would
+        # be a copy.
+        return lambda obj: field.pre_save(obj, True)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+
+@functools.cache
+def _preparations(model: type[Model], with_pk: bool) -> tuple[Callable[[Model], Any], ...]:
+    return tuple(_preparation(field) for field in _fields(model, with_pk))
+
+
+def insert_statement(objects: Sequence[Model]) -> tuple[str, list[Any]]:
     """The INSERT of new rows of one model and its parameters, for a caller that runs it inside
     a larger statement. Primary keys are all set (taken with `take_ids`) or all left to the
     database; the statement returns them in order."""
     model = type(objects[0])
     with_pk = objects[0].pk is not None
-    fields: list[Field[Any, Any]] = [
-        field
-        for field in model._meta.concrete_fields  # type: ignore[misc]
-        if with_pk or not field.primary_key
-    ]
-    columns: list[list[Any]] = []
-    for field in fields:
-        if isinstance(field, JSONField):
-            columns.append(Array(json.dumps(field.pre_save(obj, True)) for obj in objects))
-        elif isinstance(field, _PASSED_AS_IS):
-            # These Python values have the text form PostgreSQL reads; Django's preparation
-            # would be a copy.
-            columns.append(Array(field.pre_save(obj, True) for obj in objects))
-        else:
-            columns.append(
-                Array(field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects)
-            )
-    return _statement(model, fields), columns
+    preparations = _preparations(model, with_pk)
+    if len(objects) == 1:
+        return _statement(model, with_pk, True), [prepare(objects[0]) for prepare in preparations]
+    columns = [Array(map(prepare, objects)) for prepare in preparations]
+    return _statement(model, with_pk, False), columns
 
 
 def mark_saved(objects: Sequence[Model]) -> None:
