@@ -865,13 +865,13 @@ def record_behaviours(
         existing = {
             (record.source, record.idempotency_key): record
             for record in BehaviourRecord.objects.select_related("methodology").filter(
-                source__in={r.source for r in requests},
-                idempotency_key__in=[r.idempotency_key for r in requests],
+                source__any=list({r.source for r in requests}),
+                idempotency_key__any=[r.idempotency_key for r in requests],
             )
         }
         evidence_taken = set(
             BehaviourRecord.objects.filter(
-                line=line, evidence_id__in=[r.evidence_id for r in requests if r.evidence_id]
+                line=line, evidence_id__any=[r.evidence_id for r in requests if r.evidence_id]
             ).values_list("evidence_id", flat=True)
         )
         days = {request.occurred_on for request in requests}
@@ -881,8 +881,8 @@ def record_behaviours(
                 row["counted"] or Decimal(0),
             ]
             for row in BehaviourRecord.objects.filter(
-                account_id__in=account_ids,
-                occurred_on__in=days,
+                account_id__any=account_ids,
+                occurred_on__any=list(days),
                 status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
             )
             .values("account_id", "behaviour_id", "occurred_on")
@@ -890,7 +890,7 @@ def record_behaviours(
         }
         window_start = timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES)
         burst = dict(
-            BehaviourRecord.objects.filter(account_id__in=account_ids, created_at__gte=window_start)
+            BehaviourRecord.objects.filter(account_id__any=account_ids, created_at__gte=window_start)
             .values("account_id")
             .annotate(n=Count("id"))
             .values_list("account_id", "n")

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from django.db import models
+from django.db.models import Lookup
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
@@ -44,9 +46,16 @@ def literal(values: list[Any]) -> str:
     """PostgreSQL's text form of a one-dimensional array of these values."""
     # A column holds one type: its common cases go without a call per element's type.
     kinds = set(map(type, values))
+    if kinds <= {int}:
+        return "{" + ",".join(map(str, values)) + "}"
     if kinds <= {int, type(None)}:
         return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
     if kinds == {str}:
+        # Most columns hold no character the array syntax escapes: one scan of all the text then
+        # replaces a call per element.
+        everything = "".join(values)
+        if values and "\\" not in everything and '"' not in everything:
+            return '{"' + '","'.join(values) + '"}'
         return "{" + ",".join(map(_quoted, values)) + "}"
     return "{" + ",".join(map(_element, values)) + "}"
 
@@ -59,8 +68,28 @@ class ArrayDumper(Dumper):
         return literal(obj).encode()
 
 
+class AnyOf(Lookup):  # type: ignore[type-arg]
+    """`field__any=values`: `column = ANY(%s::type[])`, the values as one array parameter.
+
+    Django's `__in` writes one placeholder per value: for a batch of a thousand keys, a statement
+    that psycopg parses in Python and PostgreSQL parses and plans anew every time (bench/NOTES.md,
+    eighth session). Text is compared as text, never cast to the column's length, which would
+    cut a longer value and could make it equal to a stored one."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        column, column_parameters = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        kind = "text" if isinstance(field, models.CharField | models.TextField) else field.db_type(connection)
+        return f"{column} = ANY(%s::{kind}[])", (*column_parameters, Array(self.rhs))
+
+
 def register(adapters: psycopg.adapt.AdaptersMap = psycopg.adapters) -> None:
     adapters.register_dumper(Array, ArrayDumper)
+    models.Field.register_lookup(AnyOf)
+    models.ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own
 
 
 register()

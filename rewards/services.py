@@ -232,7 +232,7 @@ def plan_awards(
         rule.behaviour_code: rule for rule in PointsRule.objects.filter(line=line, superseded_at__isnull=True)
     }
     earned = dict(
-        PointsAward.objects.filter(account__in=[r.account for r in requests], earned_on=earned_on)
+        PointsAward.objects.filter(account_id__any=[r.account.pk for r in requests], earned_on=earned_on)
         .values("account_id")
         .annotate(total=Sum("points"))
         .values_list("account_id", "total")
