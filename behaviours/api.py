@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -261,8 +266,9 @@ class Unparseable:
 
 
 def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list[dict[str, Any]]:
-    """A result per record. Rows are checked one by one, then recorded set-based in chunks
-    (one transaction each), so partial success is kept and a batch costs a few statements."""
+    """A result per record. Rows are checked one by one, then recorded set-based in parts of
+    about `chunk` rows (one transaction each, two side by side), so partial success is kept and
+    a batch costs a few statements per part."""
     results: list[dict[str, Any] | None] = [None] * len(rows)
     valid: list[tuple[int, dict[str, Any]]] = []
     # One serializer checks every row (see _record_input).
@@ -291,8 +297,92 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
             }
             continue
         valid.append((index, data))
-    for start in range(0, len(valid), chunk):
-        part = valid[start : start + chunk]
+    parts = independent_parts(valid, chunk)
+    record = partial(_record_part, line, translation.get_language())
+    if connection.in_atomic_block or len(parts) < 2:
+        # Inside a caller's transaction only its own connection sees what it wrote.
+        recorded = list(map(record, parts))
+    else:
+        # Two connections: one part's Python runs while the other's statements and COMMIT run in
+        # PostgreSQL. Parts share no person, evidence or key, so they can commit in any order.
+        recorded = _side_by_side(record, parts)
+    for part_results in recorded:
+        for result in part_results:
+            results[result["index"]] = result
+    return [result for result in results if result is not None]
+
+
+Row = tuple[int, dict[str, Any]]
+
+
+def independent_parts(rows: list[Row], size: int) -> list[list[Row]]:
+    """The rows in parts of about `size`, each part one transaction. Rows that share a person,
+    an evidence id or an idempotency key are in the same part, in request order: the rules that
+    count a person's day, the evidence of the line and the keys apply as in one transaction, and
+    the parts can be recorded side by side in any order with the same results."""
+    parent: dict[object, object] = {}
+
+    def root(item: object) -> object:
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]  # halve the path as it is walked
+            item = parent[item]
+        return item
+
+    for _index, data in rows:
+        linked = [("person", data["person"]), ("key", data["idempotency_key"])]
+        if data.get("evidence_id"):
+            linked.append(("evidence", data["evidence_id"]))
+        first = root(linked[0])
+        for other in linked[1:]:
+            parent[root(other)] = first
+    groups: dict[object, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(root(("person", row[1]["person"])), []).append(row)
+    parts: list[list[Row]] = []
+    for group in groups.values():  # in the order of each group's first row
+        if not parts or len(parts[-1]) + len(group) > size:
+            parts.append([])
+        parts[-1].extend(group)
+    return parts
+
+
+def _side_by_side(
+    record: Callable[[list[Row]], list[dict[str, Any]]], parts: list[list[Row]], threads: int = 2
+) -> list[list[dict[str, Any]]]:
+    """`record` of every part, on `threads` threads with a database connection each (closed when
+    the thread is done); the first error is raised once all threads have stopped."""
+    remaining = iter(enumerate(parts))
+    taking = threading.Lock()
+    recorded: list[list[dict[str, Any]]] = [[] for _part in parts]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not errors:
+                with taking:
+                    item = next(remaining, None)
+                if item is None:
+                    return
+                number, part = item
+                recorded[number] = record(part)
+        except BaseException as error:  # raised again in the calling thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work, name=f"bulk-{n}") for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    return recorded
+
+
+def _record_part(line: BusinessLine, language: str | None, part: list[Row]) -> list[dict[str, Any]]:
+    """Open the part's people and record its rows in one transaction; a result per row."""
+    with translation.override(language):
         accounts = ledger.open_personal_accounts(
             line=line, people={data["person"]: data.get("person_name") or data["person"] for _i, data in part}
         )
@@ -313,25 +403,30 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
             )
             for _i, data in part
         ]
+        results: list[dict[str, Any]] = []
         for (index, _data), result in zip(
             part, services.record_behaviours(line=line, requests=requests), strict=True
         ):
             if isinstance(result, services.RecordRefused):
-                results[index] = {
-                    "index": index,
-                    "outcome": "refused",
-                    "code": result.code,
-                    "message": result.message,
-                    "fields": {result.field: [result.message]} if result.field else {},
-                }
+                results.append(
+                    {
+                        "index": index,
+                        "outcome": "refused",
+                        "code": result.code,
+                        "message": result.message,
+                        "fields": {result.field: [result.message]} if result.field else {},
+                    }
+                )
             else:
                 record = result.record
-                results[index] = {
-                    "index": index,
-                    "outcome": "held" if record.status == "pending_review" else "accepted",
-                    "record": record_output(record, replayed=not result.created),
-                }
-    return [result for result in results if result is not None]
+                results.append(
+                    {
+                        "index": index,
+                        "outcome": "held" if record.status == "pending_review" else "accepted",
+                        "record": record_output(record, replayed=not result.created),
+                    }
+                )
+        return results
 
 
 class BulkRecordBehaviours(APIView):

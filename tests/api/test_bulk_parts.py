@@ -1,0 +1,87 @@
+"""A bulk request is recorded in parts, two side by side on their own connections: the results
+are those of recording the whole request in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from behaviours.api import bulk_results, independent_parts
+from behaviours.models import BehaviourRecord
+from carbon_accounts.integrity import check_ledger
+
+
+def _rows(prefix: str) -> list[dict[str, Any]]:
+    """Caps, shared evidence and keys across people, repeats and refusals, in one request."""
+    day = timezone.localdate().isoformat()
+
+    def row(person: str, key: str, **fields: Any) -> dict[str, Any]:
+        values = {"behaviour": "green_travel_metro", "quantity": "30", "occurred_on": day, "region": "CN-SZ"}
+        return {**values, **fields, "person": f"{prefix}{person}", "idempotency_key": f"{prefix}{key}"}
+
+    rows = [row("A", "ev-1", evidence_id=f"{prefix}T-1"), row("C", "k3")]  # k3 first used by C
+    rows += [row(f"P{n % 5}", f"k{n}") for n in range(40)]  # eight metro rides each: caps bite
+    rows += [
+        row("B", "ev-2", evidence_id=f"{prefix}T-1"),  # another person, A's evidence
+        row("P3", "k3"),  # C's key with another body: conflict
+        row("C", "k3"),  # C's k3 again, same body: a replay
+        row("D", "future", occurred_on="2999-01-01"),
+        row("E", "bad", quantity="-1"),
+    ]
+    return rows
+
+
+def _outcomes(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            result["index"],
+            result["outcome"],
+            result.get("code"),
+            *(
+                (record["reduction_g"], record["points"], record["counted_quantity"], record["replayed"])
+                if (record := result.get("record"))
+                else ()
+            ),
+        )
+        for result in results
+    ]
+
+
+def test_parts_keep_whatever_is_shared_together_in_request_order() -> None:
+    rows = list(enumerate(_rows("")))
+    parts = independent_parts([(index, row) for index, row in rows], size=4)
+    assert sorted(index for part in parts for index, _row in part) == list(range(len(rows)))
+    where = {index: number for number, part in enumerate(parts) for index, _row in part}
+    for first, one in rows:
+        for second, other in rows:
+            shares = (
+                one["person"] == other["person"]
+                or one["idempotency_key"] == other["idempotency_key"]
+                or (one.get("evidence_id") and one.get("evidence_id") == other.get("evidence_id"))
+            )
+            if shares:
+                assert where[first] == where[second]
+    for part in parts:
+        assert [index for index, _row in part] == sorted(index for index, _row in part)
+    assert len(parts) > 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parts_side_by_side_give_what_one_transaction_gives(reference) -> None:  # type: ignore[no-untyped-def]
+    bank = reference["bank"]
+    side_by_side = bulk_results(bank, _rows("s-"), chunk=4)
+    whole = bulk_results(bank, _rows("w-"), chunk=10_000)
+    assert _outcomes(side_by_side) == _outcomes(whole)
+    assert {result["outcome"] for result in whole} == {"accepted", "refused"}
+    assert {result.get("code") for result in whole} >= {
+        "daily_event_limit",
+        "duplicate_evidence",
+        "idempotency_conflict",
+        "future_date",
+    }
+    assert BehaviourRecord.objects.filter(idempotency_key__startswith="s-").count() == (
+        BehaviourRecord.objects.filter(idempotency_key__startswith="w-").count()
+    )
+    assert check_ledger() == []
