@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
@@ -382,10 +382,11 @@ def _side_by_side(
 
 def _record_part(line: BusinessLine, language: str | None, part: list[Row]) -> list[dict[str, Any]]:
     """Open the part's people and record its rows in one transaction; a result per row."""
-    with translation.override(language):
-        accounts = ledger.open_personal_accounts(
+    with translation.override(language), transaction.atomic():
+        people = ledger.open_people(
             line=line, people={data["person"]: data.get("person_name") or data["person"] for _i, data in part}
         )
+        accounts = people.accounts
         requests = [
             services.RecordRequest(
                 line=line,
@@ -403,10 +404,16 @@ def _record_part(line: BusinessLine, language: str | None, part: list[Row]) -> l
             )
             for _i, data in part
         ]
+        outcomes = services.record_behaviours(line=line, requests=requests)
+        # A person this part opened whose every record was refused keeps no account.
+        recorded = {
+            request.account.pk
+            for request, outcome in zip(requests, outcomes, strict=True)
+            if not isinstance(outcome, services.RecordRefused)
+        }
+        ledger.discard_openings(account_ids=sorted(people.new - recorded))
         results: list[dict[str, Any]] = []
-        for (index, _data), result in zip(
-            part, services.record_behaviours(line=line, requests=requests), strict=True
-        ):
+        for (index, _data), result in zip(part, outcomes, strict=True):
             if isinstance(result, services.RecordRefused):
                 results.append(
                     {

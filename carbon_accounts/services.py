@@ -224,17 +224,32 @@ WITH wanted AS (
     SELECT {_new_person_values("%(line)s", "reference", "name")}
       FROM wanted
      WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.external_ref = wanted.reference)
+     -- In one order for every caller: two batches opening the same new people wait for each
+     -- other at the first one they share, never each for the other.
+     ORDER BY reference
     {_ON_PERSON_CONFLICT}
     RETURNING {columns}
 )
-SELECT * FROM found UNION ALL SELECT * FROM opened"""
+SELECT *, false FROM found UNION ALL SELECT *, true FROM opened"""
 
 
 def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dict[str, Account]:
     """open_personal_account for many people of a line's system at once: {reference: name} in,
     {reference: account} out; one statement finds the known and opens the new."""
-    accounts: dict[str, Account] = {}
+    return open_people(line=line, people=people).accounts
+
+
+@dataclass
+class OpenedPeople:
+    accounts: dict[str, Account]  # by the person's reference in the line's system
+    new: set[int]  # the ids of the accounts this call opened
+
+
+def open_people(*, line: BusinessLine, people: dict[str, str]) -> OpenedPeople:
+    """open_personal_accounts, saying which accounts it opened (see discard_openings)."""
+    opened = OpenedPeople({}, set())
     wanted = dict(people)
+    width = fixed_sql.width(Account)
     with connection.cursor() as cursor:
         # A second round only for people a concurrent request opened meanwhile; it finds them.
         for _round in range(2):
@@ -247,14 +262,36 @@ def open_personal_accounts(*, line: BusinessLine, people: dict[str, str]) -> dic
                 },
             )
             for row in cursor.fetchall():
-                account = fixed_sql.instance(Account, row)
-                accounts[account.external_ref] = account
-            wanted = {reference: name for reference, name in wanted.items() if reference not in accounts}
+                account = fixed_sql.instance(Account, row[:width])
+                account.line = line
+                opened.accounts[account.external_ref] = account
+                if row[width]:
+                    opened.new.add(account.pk)
+            wanted = {
+                reference: name for reference, name in wanted.items() if reference not in opened.accounts
+            }
             if not wanted:
                 break
-    for account in accounts.values():
-        account.line = line
-    return accounts
+    return opened
+
+
+def discard_openings(*, account_ids: Sequence[int]) -> int:
+    """Take back accounts that open_people opened, in the caller's transaction that is still
+    open, for people nothing was recorded for: a batch opens its people before checking their
+    records, and a person whose every record was refused keeps no account, as with a single
+    record. An account with anything posted to it stays."""
+    if not account_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """DELETE FROM carbon_accounts_account AS a
+                WHERE a.id = ANY(%s::bigint[]) AND a.kind = 'personal'
+                  AND a.balance_g = 0 AND a.balance_points = 0
+                  AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.debit_account_id = a.id)
+                  AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.credit_account_id = a.id)""",
+            [Array(account_ids)],
+        )
+        return int(cursor.rowcount)
 
 
 # One line system's person, opened and locked inside a caller's own transaction, with the

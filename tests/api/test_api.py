@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from behaviours.models import BehaviourRecord
 from carbon_accounts import credentials, services
+from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, ApiCredential
 from config import rate_window
 from tests.api.conftest import ApiClient
@@ -215,6 +216,23 @@ def test_bulk_json_and_ndjson_with_partial_success(line_key) -> None:  # type: i
     ).json()
     assert [r.get("record", {}).get("replayed") for r in again["results"]] == [True, None, True, None]
     assert BehaviourRecord.objects.count() == 2
+
+
+def test_bulk_opens_only_the_people_it_records_for(line_key) -> None:  # type: ignore[no-untyped-def]
+    bank = line_key("bank")
+    future = (timezone.localdate() + timedelta(days=1)).isoformat()
+    bank.post("/api/v1/lines/bank/records", {**METRO, "person": "C-OLD"}, headers={"idempotency-key": "old"})
+    rows = [
+        {**METRO, "idempotency_key": "n1", "person": "C-ONLY-REFUSED", "occurred_on": future},
+        {**METRO, "idempotency_key": "n2", "person": "C-NEW", "quantity": "-1"},
+        {**METRO, "idempotency_key": "n3", "person": "C-NEW"},
+        {**METRO, "idempotency_key": "n4", "person": "C-OLD", "occurred_on": future},
+    ]
+    answer = bank.post("/api/v1/lines/bank/records/bulk", rows).json()
+    assert [r["outcome"] for r in answer["results"]] == ["refused", "refused", "accepted", "refused"]
+    people = set(Account.objects.filter(external_ref__startswith="C-").values_list("external_ref", flat=True))
+    assert people == {"C-OLD", "C-NEW"}
+    assert check_ledger() == []
 
 
 def test_bulk_has_a_ceiling(line_key, settings) -> None:  # type: ignore[no-untyped-def]

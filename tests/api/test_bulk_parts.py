@@ -11,6 +11,7 @@ from django.utils import timezone
 from behaviours.api import bulk_results, independent_parts
 from behaviours.models import BehaviourRecord
 from carbon_accounts.integrity import check_ledger
+from carbon_accounts.models import Account
 
 
 def _rows(prefix: str) -> list[dict[str, Any]]:
@@ -84,4 +85,7 @@ def test_parts_side_by_side_give_what_one_transaction_gives(reference) -> None: 
     assert BehaviourRecord.objects.filter(idempotency_key__startswith="s-").count() == (
         BehaviourRecord.objects.filter(idempotency_key__startswith="w-").count()
     )
+    # People whose every record was refused keep no account, whichever way.
+    opened = set(Account.objects.values_list("external_ref", flat=True))
+    assert {"s-D", "s-E", "w-D", "w-E"}.isdisjoint(opened) and {"s-A", "w-A"} <= opened
     assert check_ledger() == []
