@@ -89,3 +89,52 @@ def test_parts_side_by_side_give_what_one_transaction_gives(reference) -> None: 
     opened = set(Account.objects.values_list("external_ref", flat=True))
     assert {"s-D", "s-E", "w-D", "w-E"}.isdisjoint(opened) and {"s-A", "w-A"} <= opened
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_opening_the_same_new_people_both_finish(reference) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from django.db import connections
+
+    bank = reference["bank"]
+    day = timezone.localdate().isoformat()
+    people = [f"N-{n:03}" for n in range(60)]
+    barrier = threading.Barrier(2)
+    answers: dict[str, list[dict[str, Any]]] = {}
+    errors: list[BaseException] = []
+
+    def send(name: str, order: list[str]) -> None:
+        rows = [
+            {
+                "idempotency_key": f"{name}-{person}",
+                "person": person,
+                "behaviour": "green_travel_metro",
+                "quantity": "10",
+                "occurred_on": day,
+                "region": "CN-SZ",
+            }
+            for person in order
+        ]
+        barrier.wait()
+        try:
+            answers[name] = bulk_results(bank, rows, chunk=20)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=send, args=("up", people)),
+        threading.Thread(target=send, args=("down", people[::-1])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(result["outcome"] == "accepted" for answer in answers.values() for result in answer)
+    accounts = Account.objects.filter(external_ref__startswith="N-")
+    assert accounts.count() == len(people)
+    assert {account.balance_g for account in accounts} == {2 * 467}
+    assert check_ledger() == []
