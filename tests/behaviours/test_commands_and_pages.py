@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from behaviours.models import BehaviourRecord, EmissionFactor, RecordStatus
 from behaviours.reference import REFERENCE_DIR, load_reference_data
+from carbon_accounts.models import Account
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,12 @@ def test_import_behaviours_records_a_csv_and_a_rerun_records_nothing_twice(refer
     assert "row 4: refused (invalid_quantity)" in err.getvalue()
     assert "row 5: refused (behaviour_not_for_audience)" in err.getvalue()
     assert BehaviourRecord.objects.get(evidence_id="R-1").reduction_g == 467
+    # C3's only row was refused: no account is opened for them.
+    assert set(
+        Account.objects.filter(line__code="bank", external_ref__in=["C1", "C2", "C3"]).values_list(
+            "external_ref", flat=True
+        )
+    ) == {"C1", "C2"}
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("import_behaviours", str(path), "--line", "bank", stdout=out, stderr=StringIO())

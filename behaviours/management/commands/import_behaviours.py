@@ -15,8 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from behaviours.services import RecordRefused, RecordRequest, record_behaviour
-from carbon_accounts import services as ledger
-from carbon_accounts.models import BusinessLine
+from carbon_accounts.models import Account, AccountKind, BusinessLine
 
 REQUIRED = ("person", "behaviour", "quantity", "occurred_on")
 ATTRIBUTE_COLUMNS = ("occupants", "duration_minutes", "site")
@@ -59,7 +58,11 @@ class Command(BaseCommand):
         if not reference:
             self.stderr.write(f"row {number}: person is empty")
             return "refused"
-        account = ledger.open_personal_account(line=line, external_ref=reference, display_name=reference)
+        # Opened by the recording itself on the person's first recorded behaviour, in the same
+        # transaction: a refused row opens nothing, as through the API.
+        account = Account(
+            line=line, kind=AccountKind.PERSONAL, external_ref=reference, display_name=reference
+        )
         attributes: dict[str, Any] = {
             name: row[name].strip() for name in ATTRIBUTE_COLUMNS if (row.get(name) or "").strip()
         }
