@@ -6,7 +6,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Prefetch
-from django.utils import translation
+from django.utils import timezone, translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -298,7 +298,8 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list
             continue
         valid.append((index, data))
     parts = independent_parts(valid, chunk)
-    record = partial(_record_part, line, translation.get_language())
+    # The request's language and time zone go with each part: another thread has its own.
+    record = partial(_record_part, line, translation.get_language(), timezone.get_current_timezone())
     if connection.in_atomic_block or len(parts) < 2:
         # Inside a caller's transaction only its own connection sees what it wrote.
         recorded = list(map(record, parts))
@@ -380,9 +381,11 @@ def _side_by_side(
     return recorded
 
 
-def _record_part(line: BusinessLine, language: str | None, part: list[Row]) -> list[dict[str, Any]]:
+def _record_part(
+    line: BusinessLine, language: str | None, zone: tzinfo, part: list[Row]
+) -> list[dict[str, Any]]:
     """Open the part's people and record its rows in one transaction; a result per row."""
-    with translation.override(language), transaction.atomic():
+    with translation.override(language), timezone.override(zone), transaction.atomic():
         people = ledger.open_people(
             line=line, people={data["person"]: data.get("person_name") or data["person"] for _i, data in part}
         )
