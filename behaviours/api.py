@@ -265,7 +265,7 @@ class Unparseable:
         self.message = message
 
 
-def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 1000) -> list[dict[str, Any]]:
+def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list[dict[str, Any]]:
     """A result per record. Rows are checked one by one, then recorded set-based in parts of
     about `chunk` rows (one transaction each, two side by side), so partial success is kept and
     a batch costs a few statements per part."""
