@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone, translation
 from drf_spectacular.types import OpenApiTypes
@@ -381,11 +381,30 @@ def _side_by_side(
     return recorded
 
 
+# Attempts at a part that lost a race (see _record_part).
+_RACE_ATTEMPTS = 3
+
+
 def _record_part(
     line: BusinessLine, language: str | None, zone: tzinfo, part: list[Row]
 ) -> list[dict[str, Any]]:
-    """Open the part's people and record its rows in one transaction; a result per row."""
-    with translation.override(language), timezone.override(zone), transaction.atomic():
+    """Record a part; a result per row. A concurrent request that commits a record with one of
+    the part's keys or evidence ids first makes the part's insert break a unique constraint and
+    its transaction roll back. Recorded again, the part reads what that request committed, and
+    the rules replay or refuse those rows as if they had come after it."""
+    with translation.override(language), timezone.override(zone):
+        for attempt in range(1, _RACE_ATTEMPTS + 1):
+            try:
+                return _record_part_once(line, part)
+            except IntegrityError as error:
+                if attempt == _RACE_ATTEMPTS or not services.lost_race(error):
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _record_part_once(line: BusinessLine, part: list[Row]) -> list[dict[str, Any]]:
+    """Open the part's people and record its rows in one transaction."""
+    with transaction.atomic():
         people = ledger.open_people(
             line=line, people={data["person"]: data.get("person_name") or data["person"] for _i, data in part}
         )

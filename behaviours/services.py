@@ -270,6 +270,12 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
 _RECORD_UNIQUE_CONSTRAINTS = frozenset({"record_idempotent_per_source", "evidence_unique_per_line"})
 
 
+def lost_race(error: Exception) -> bool:
+    """Whether an insert failed because a concurrent request committed a record with the same
+    key or evidence first."""
+    return _broken_constraint(error) in _RECORD_UNIQUE_CONSTRAINTS
+
+
 def _broken_constraint(error: Exception) -> str | None:
     """The constraint a unique violation names (Django wraps psycopg's error; a pipeline's
     error comes unwrapped)."""

@@ -138,3 +138,81 @@ def test_two_batches_opening_the_same_new_people_both_finish(reference) -> None:
     assert accounts.count() == len(people)
     assert {account.balance_g for account in accounts} == {2 * 467}
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("second", "code"),
+    [
+        ({"person": "R-2", "idempotency_key": "race-1"}, "idempotency_conflict"),
+        ({"person": "R-2", "idempotency_key": "race-2"}, "duplicate_evidence"),
+    ],
+    ids=["the same key for another person", "the same evidence for another person"],
+)
+def test_a_bulk_request_losing_a_race_refuses_the_row(reference, second, code) -> None:  # type: ignore[no-untyped-def]
+    """Two uploads writing the same key or evidence at once: the one that commits second refuses
+    that row with the rule's own code, as if it had come after, instead of failing."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    bank = reference["bank"]
+    day = timezone.localdate().isoformat()
+    row = {
+        "idempotency_key": "race-1",
+        "person": "R-1",
+        "behaviour": "green_travel_metro",
+        "quantity": "10",
+        "occurred_on": day,
+        "region": "CN-SZ",
+        "evidence_id": "TICKET-1",
+    }
+    written = threading.Event()
+    answers: list[list[dict[str, Any]]] = []
+    errors: list[BaseException] = []
+
+    def first_upload() -> None:
+        try:
+            with transaction.atomic():
+                bulk_results(bank, [row])
+                written.set()
+                # Hold the transaction open until the second upload waits on the record's key.
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    with connection.cursor() as cursor:
+                        # Statistics are read once per transaction unless the snapshot is cleared.
+                        cursor.execute("SELECT pg_stat_clear_snapshot()")
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                    time.sleep(0.02)
+                else:
+                    errors.append(AssertionError("the second upload never waited"))
+        finally:
+            connections.close_all()
+
+    def second_upload() -> None:
+        written.wait(10)
+        try:
+            answers.append(bulk_results(bank, [{**row, **second}]))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first_upload), threading.Thread(target=second_upload)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    (result,) = answers[0]
+    assert (result["outcome"], result["code"]) == ("refused", code)
+    assert BehaviourRecord.objects.count() == 1
+    # The person of the refused row keeps no account.
+    assert not Account.objects.filter(external_ref="R-2").exists()
+    assert check_ledger() == []
