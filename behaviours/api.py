@@ -77,9 +77,9 @@ class BulkRecordInput(RecordInput):
     idempotency_key = serializers.CharField(max_length=200)
 
 
-# A bulk row whose every value is already what BulkRecordInput would make of it needs none of its
-# work, which was a tenth of a 10,000-record request (bench/NOTES.md, eighth session): the text
-# fields (longest, may be blank) and the defaults the serializer fills in.
+# A record whose every value is already what RecordInput (or BulkRecordInput) would make of it
+# needs none of its work, which was a tenth of a 10,000-record request (bench/NOTES.md, eighth
+# session): the text fields (longest, may be blank) and the defaults the serializer fills in.
 _PLAIN_TEXT = {
     "idempotency_key": (200, False),
     "person": (64, False),
@@ -89,17 +89,27 @@ _PLAIN_TEXT = {
     "region": (32, False),
     "evidence_id": (120, True),
 }
-_PLAIN_REQUIRED = frozenset({"idempotency_key", "person", "behaviour", "quantity", "occurred_on"})
-_PLAIN_FIELDS = frozenset({*_PLAIN_TEXT, "occurred_on"})
+# (required, allowed) fields of a row of one record (its key comes in a header) and of a bulk row.
+_PLAIN_SHAPES = {
+    False: (
+        frozenset({"person", "behaviour", "quantity", "occurred_on"}),
+        frozenset({*_PLAIN_TEXT, "occurred_on"} - {"idempotency_key"}),
+    ),
+    True: (
+        frozenset({"idempotency_key", "person", "behaviour", "quantity", "occurred_on"}),
+        frozenset({*_PLAIN_TEXT, "occurred_on"}),
+    ),
+}
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _plain_row(row: Any) -> dict[str, Any] | None:
-    """BulkRecordInput's validated data for a row that needs none of its conversions: text that
-    is ASCII, within its length, not blank (where it must not be) and with nothing to trim; the
-    day in ISO form; no attributes. None for any other row, which the serializer then checks
-    (and refuses with its own message where it must)."""
-    if not isinstance(row, dict) or not row.keys() >= _PLAIN_REQUIRED or not row.keys() <= _PLAIN_FIELDS:
+def _plain_row(row: Any, *, bulk: bool) -> dict[str, Any] | None:
+    """RecordInput's (or with `bulk`, BulkRecordInput's) validated data for a row that needs none
+    of its conversions: text that is ASCII, within its length, not blank (where it must not be)
+    and with nothing to trim; the day in ISO form; no attributes. None for any other row, which
+    the serializer then checks (and refuses with its own message where it must)."""
+    required, allowed = _PLAIN_SHAPES[bulk]
+    if not isinstance(row, dict) or not row.keys() >= required or not row.keys() <= allowed:
         return None
     data: dict[str, Any] = {"person_name": "", "region": None, "evidence_id": "", "attributes": {}}
     for name, value in row.items():
@@ -238,7 +248,7 @@ class RecordBehaviour(APIView):
                 code="idempotency_key_required",
                 message="Send an Idempotency-Key header (1 to 200 characters) with every record.",
             )
-        data = _record_input.run_validation(request.data)
+        data = _plain_row(request.data, bulk=False) or _record_input.run_validation(request.data)
         try:
             outcome = record_one(business_line, data, key)
         except services.RecordRefused as refusal:
@@ -284,7 +294,7 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list
             }
             continue
         try:
-            data = _plain_row(row) or form.run_validation(row)
+            data = _plain_row(row, bulk=True) or form.run_validation(row)
         except serializers.ValidationError as error:
             fields = error_fields(error.detail)
             name, messages = next(iter(fields.items()))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from behaviours.api import BulkRecordInput, _plain_row
+from behaviours.api import BulkRecordInput, RecordInput, _plain_row
 
 BASE = {
     "idempotency_key": "k-1",
@@ -43,9 +43,9 @@ VARIANTS: dict[str, list[Any]] = {
 }
 
 
-def _serializer(row: dict[str, Any]) -> dict[str, Any] | str:
+def _serializer(row: dict[str, Any], *, bulk: bool = True) -> dict[str, Any] | str:
     try:
-        return dict(BulkRecordInput().run_validation(row))
+        return dict((BulkRecordInput() if bulk else RecordInput()).run_validation(row))
     except serializers.ValidationError as error:
         return f"refused: {error.detail}"
 
@@ -64,18 +64,26 @@ def _rows() -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk row", "one record"])
 @pytest.mark.parametrize("row", _rows(), ids=lambda row: repr(row)[:80])
-def test_a_plain_row_gets_what_the_serializer_gives(row: dict[str, Any]) -> None:
-    plain = _plain_row(row)
+def test_a_plain_row_gets_what_the_serializer_gives(row: dict[str, Any], bulk: bool) -> None:
+    if not bulk:  # one record's key comes in a header (in its body it is an unknown field)
+        row = {name: value for name, value in row.items() if name != "idempotency_key"}
+    plain = _plain_row(row, bulk=bulk)
     if plain is not None:
-        assert plain == _serializer(row)
+        assert plain == _serializer(row, bulk=bulk)
 
 
 def test_the_common_rows_take_the_plain_path() -> None:
-    assert _plain_row(BASE) == _serializer(BASE)
-    assert _plain_row({**BASE, "region": "CN-SZ", "evidence_id": "t-1"}) is not None
-    assert _plain_row({**BASE, "region": None}) is not None
+    assert _plain_row(BASE, bulk=True) == _serializer(BASE)
+    assert _plain_row({**BASE, "region": "CN-SZ", "evidence_id": "t-1"}, bulk=True) is not None
+    assert _plain_row({**BASE, "region": None}, bulk=True) is not None
+    one = {name: value for name, value in BASE.items() if name != "idempotency_key"}
+    assert _plain_row(one, bulk=False) == _serializer(one, bulk=False)
+    # A key in one record's body is an unknown field there: the serializer refuses it.
+    assert _plain_row(BASE, bulk=False) is None
+    assert str(_serializer(BASE, bulk=False)).startswith("refused")
     # Refusals are always the serializer's, with its message.
     for refused in ({**BASE, "person": ""}, {**BASE, "occurred_on": "2026-02-30"}, {**BASE, "bogus": 1}):
-        assert _plain_row(refused) is None
+        assert _plain_row(refused, bulk=True) is None
         assert str(_serializer(refused)).startswith("refused")
