@@ -25,6 +25,7 @@ from bench.common import (
     bench_database_url,
     peak_rss_mb,
     percentile,
+    psycopg_url,
     report,
     run_clients,
     setup_django,
@@ -106,15 +107,11 @@ def record_single(quick: bool) -> None:
     )
 
 
-def _platform_dsn() -> str:
-    return bench_database_url(bench_database_name("platform")).replace("postgres://", "postgresql://", 1)
-
-
 def _commit_client(seconds: float, queue: Any) -> None:
     import psycopg
 
     done = 0
-    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform")), autocommit=True) as connection:
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             connection.execute("INSERT INTO bench_commit_ceiling (client) VALUES (%s)", [os.getpid()])
@@ -128,11 +125,11 @@ def _commit_ceiling(seconds: float, clients: int) -> float:
     record durably (the commit waits for its WAL to reach the disk), whatever the record does."""
     import psycopg
 
-    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform")), autocommit=True) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_commit_ceiling")
         connection.execute("CREATE TABLE bench_commit_ceiling (id bigserial PRIMARY KEY, client integer)")
     results, elapsed = run_clients(_commit_client, [(seconds,)] * clients)
-    with psycopg.connect(_platform_dsn(), autocommit=True) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform")), autocommit=True) as connection:
         connection.execute("DROP TABLE bench_commit_ceiling")
     return round(sum(results) / elapsed, 1)
 
@@ -320,7 +317,7 @@ def bulk(quick: bool) -> None:
         server.wait(timeout=30)
     floor_seconds, floor_records = _bulk_database_floor(last_request_after)
     # The limit of this stack: COPY of the same rows into a bare table with one unique index.
-    with psycopg.connect(_platform_dsn()) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform"))) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_copy_target")
         connection.execute(
             "CREATE UNLOGGED TABLE bench_copy_target (idempotency_key text, person text, behaviour text, quantity numeric,"
@@ -363,7 +360,7 @@ def bulk(quick: bool) -> None:
 def _last_record_id() -> int:
     import psycopg
 
-    with psycopg.connect(_platform_dsn()) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform"))) as connection:
         row = connection.execute("SELECT coalesce(max(id), 0) FROM behaviours_behaviourrecord").fetchone()
     return int(row[0]) if row else 0
 
@@ -434,7 +431,7 @@ def _bulk_database_floor(after: int) -> tuple[float, int]:
     import psycopg
 
     analyze()
-    with psycopg.connect(_platform_dsn()) as connection:
+    with psycopg.connect(psycopg_url(bench_database_name("platform"))) as connection:
         started = time.perf_counter()
         for statement in _FLOOR_STATEMENTS:
             connection.execute(statement, {"after": after} if "%(after)s" in statement else None)

@@ -28,6 +28,11 @@ def bench_database_url(name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
+def psycopg_url(name: str) -> str:
+    """bench_database_url in the scheme psycopg accepts (it does not know `postgres://`)."""
+    return bench_database_url(name).replace("postgres://", "postgresql://", 1)
+
+
 def analyze() -> None:
     """VACUUM ANALYZE (untimed) before a timed run on tables that earlier steps of the run have
     grown. This machine's PostgreSQL runs with autovacuum off; in production autovacuum
@@ -39,8 +44,7 @@ def analyze() -> None:
     benchmarks and their peer): statistics taken then would be the stale ones."""
     import psycopg
 
-    url = bench_database_url(bench_database_name("platform"))
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as maintenance:
+    with psycopg.connect(psycopg_url(bench_database_name("platform")), autocommit=True) as maintenance:
         maintenance.execute("VACUUM ANALYZE")
 
 

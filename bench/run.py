@@ -14,40 +14,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_database_name
+from bench.common import bench_database_name, bench_database_url, psycopg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 ORDER = ["record_single", "hordak_peer", "http_records", "bulk", "statement", "filing", "export"]
 
 
-def _database_url(name: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    return base.rsplit("/", 1)[0] + f"/{name}"
-
-
 def _psql(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(
-        _database_url("postgres").replace("postgres://", "postgresql://", 1), autocommit=True
-    ) as db:
+    with psycopg.connect(psycopg_url("postgres"), autocommit=True) as db:
         db.execute(sql)
 
 
 def _psql_in(database: str, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(
-        _database_url(database).replace("postgres://", "postgresql://", 1), autocommit=True
-    ) as db:
+    with psycopg.connect(psycopg_url(database), autocommit=True) as db:
         db.execute(sql)
 
 
 def _environment() -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": _database_url(bench_database_name("platform")),
+        "DATABASE_URL": bench_database_url(bench_database_name("platform")),
         "PLATFORM_ENV_FILE": "",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
         "DEBUG": "false",
@@ -109,7 +100,7 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal")
         )
     )
-    with psycopg.connect(_database_url("postgres").replace("postgres://", "postgresql://", 1)) as db:
+    with psycopg.connect(psycopg_url("postgres")) as db:
         server = db.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     return {
         "cpu": cpu,
