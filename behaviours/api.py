@@ -403,13 +403,13 @@ def _record_part(
     its transaction roll back. Recorded again, the part reads what that request committed, and
     the rules replay or refuse those rows as if they had come after it."""
     with translation.override(language), timezone.override(zone):
-        for attempt in range(1, _RACE_ATTEMPTS + 1):
+        for _attempt in range(_RACE_ATTEMPTS - 1):
             try:
                 return _record_part_once(line, part)
             except IntegrityError as error:
-                if attempt == _RACE_ATTEMPTS or not services.lost_race(error):
+                if not services.lost_race(error):
                     raise
-    raise AssertionError("unreachable")
+        return _record_part_once(line, part)
 
 
 def _record_part_once(line: BusinessLine, part: list[Row]) -> list[dict[str, Any]]:

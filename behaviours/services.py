@@ -259,7 +259,7 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
         except (IntegrityError, psycopg.errors.UniqueViolation) as error:
             # A concurrent request with the same key or evidence committed first. The insert
             # failed, so the transaction (and a COMMIT sent with it) ended in a rollback.
-            if _broken_constraint(error) not in _RECORD_UNIQUE_CONSTRAINTS:
+            if not lost_race(error):
                 raise
             raise _LostRace(request, digest) from None
         _inserted(record_cursor, record, points_award)
