@@ -286,7 +286,6 @@ def discard_openings(*, account_ids: Sequence[int]) -> int:
         cursor.execute(
             """DELETE FROM carbon_accounts_account AS a
                 WHERE a.id = ANY(%s::bigint[]) AND a.kind = 'personal'
-                  AND a.balance_g = 0 AND a.balance_points = 0
                   AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.debit_account_id = a.id)
                   AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.credit_account_id = a.id)""",
             [Array(account_ids)],
@@ -421,23 +420,24 @@ SELECT id, NULL, NULL FROM moved
 """
 
 
-# The posting statement's parameters, one per transfer column, with their types.
+# The posting statement's parameters, one per transfer column: their type, and the transfer
+# request's field they are as it is (digest and description are prepared first).
 _POST_PARAMETERS = {
-    "debit": "bigint",
-    "credit": "bigint",
-    "amount": "bigint",
-    "unit": "text",
-    "kind": "text",
-    "line": "bigint",
-    "source_type": "text",
-    "source_id": "text",
-    "ghg_category": "text",
-    "period_date": "date",
-    "idem_source": "text",
-    "idem_key": "text",
-    "digest": "text",
-    "reverses": "bigint",
-    "description": "text",
+    "debit": ("bigint", "debit_account_id"),
+    "credit": ("bigint", "credit_account_id"),
+    "amount": ("bigint", "amount"),
+    "unit": ("text", "unit"),
+    "kind": ("text", "kind"),
+    "line": ("bigint", "line_id"),
+    "source_type": ("text", "source_type"),
+    "source_id": ("text", "source_id"),
+    "ghg_category": ("text", "ghg_category"),
+    "period_date": ("date", "period_date"),
+    "idem_source": ("text", "idempotency_source"),
+    "idem_key": ("text", "idempotency_key"),
+    "digest": ("text", None),
+    "reverses": ("bigint", "reverses_id"),
+    "description": ("text", None),
 }
 
 # Up to this many transfers (a recorded behaviour posts two) travel as one parameter per value,
@@ -449,7 +449,8 @@ _MOST_POSTED_AS_VALUES = 2
 def _post_sql(with_ids: bool, values: int = 0) -> str:
     """The posting statement, with ids the caller took beforehand or from the column's default;
     its transfers as `values` rows of parameters (named `debit_0`, ...) or, with 0, as arrays."""
-    columns = {"id": "bigint", **_POST_PARAMETERS} if with_ids else _POST_PARAMETERS
+    types = {name: kind for name, (kind, _field) in _POST_PARAMETERS.items()}
+    columns = {"id": "bigint", **types} if with_ids else types
     if values:
         rows = ", ".join(
             "("
@@ -472,22 +473,6 @@ TAKE_TWO_TRANSFER_IDS_SQL = (
     " nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id'))]"
 )
 
-# The posting statement's array parameters that are a transfer request's fields as they are.
-_POST_COLUMNS = {
-    "debit": "debit_account_id",
-    "credit": "credit_account_id",
-    "amount": "amount",
-    "unit": "unit",
-    "kind": "kind",
-    "line": "line_id",
-    "source_type": "source_type",
-    "source_id": "source_id",
-    "ghg_category": "ghg_category",
-    "period_date": "period_date",
-    "idem_source": "idempotency_source",
-    "idem_key": "idempotency_key",
-    "reverses": "reverses_id",
-}
 
 # The personal accounts involved, locked in id order (so concurrent posts never deadlock), and
 # how many of the named accounts exist, in one round trip.
@@ -604,7 +589,9 @@ def _posting(
 ) -> tuple[str, dict[str, Any]]:
     """The posting statement for these transfers and its parameters (but `personal`)."""
     columns: list[tuple[str, list[Any]]] = [
-        (name, [getattr(r, attribute) for r in transfers]) for name, attribute in _POST_COLUMNS.items()
+        (name, [getattr(r, attribute) for r in transfers])
+        for name, (_kind, attribute) in _POST_PARAMETERS.items()
+        if attribute is not None
     ]
     columns += [("digest", digests), ("description", [r.description[:300] for r in transfers])]
     if transfer_ids is not None:
