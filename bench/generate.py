@@ -1,9 +1,10 @@
-"""Data at group scale, generated inside PostgreSQL (INSERT ... SELECT generate_series):
-no Python loop touches a row, so millions of rows take seconds to minutes."""
+"""Data at group scale, loaded set-based: people by COPY, records generated inside PostgreSQL
+(INSERT ... SELECT generate_series). No ORM loop touches a row, so millions of rows take
+seconds to minutes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection
@@ -22,8 +23,25 @@ def _run(sql: str, parameters: Any = None) -> int:
         return int(cursor.rowcount)
 
 
+# The group's people (`population`), numbered `G00000001`...; the export benchmark reuses the
+# employees among them.
+GROUP_PREFIX = "G"
+
+
 def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
-    """`count` personal accounts (no sign-in) in a line, numbered `<prefix>00000001`...; reused if present."""
+    """`count` personal accounts (no sign-in) in a line, numbered `<prefix>00000001`...; reused if
+    present. Their ids."""
+    line_id = _open(line_code=line_code, count=count, prefix=prefix)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM carbon_accounts_account WHERE line_id = %s AND external_ref LIKE %s ORDER BY id LIMIT %s",
+            [line_id, f"{prefix}%", count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _open(*, line_code: str, count: int, prefix: str) -> int:
+    """Open the accounts `accounts` describes that are not there yet; the line's id."""
     line_id = _one("SELECT id FROM carbon_accounts_businessline WHERE code = %s", [line_code])
     existing = int(
         str(
@@ -34,21 +52,50 @@ def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
         )
     )
     if existing < count:
-        _run(
-            """INSERT INTO carbon_accounts_account (kind, line_id, holder_id, external_ref, display_name, team, office,
-                   on_leaderboard, balance_g, balance_points, opened_at)
-               SELECT 'personal', %(line)s, NULL, %(prefix)s || lpad(g::text, 8, '0'), 'bench ' || g,
-                      'Team ' || (g %% 40), 'Office ' || (g %% 6), false, 0, 0, now()
-                 FROM generate_series(%(start)s::bigint, %(stop)s::bigint) g""",
-            {"line": line_id, "prefix": prefix, "start": existing + 1, "stop": count},
-        )
+        opened = datetime.now(UTC)
+        connection.ensure_connection()
+        # Straight into psycopg's COPY (Django's cursor has no COPY), in autocommit like Django.
+        with (
+            connection.connection.cursor() as cursor,
+            cursor.copy(
+                "COPY carbon_accounts_account (kind, line_id, external_ref, display_name, team, office,"
+                " on_leaderboard, balance_g, balance_points, opened_at) FROM STDIN"
+            ) as copy,
+        ):
+            for number in range(existing + 1, count + 1):
+                copy.write_row(
+                    (
+                        "personal",
+                        line_id,
+                        f"{prefix}{number:08d}",
+                        f"bench {number}",
+                        f"Team {number % 40}",
+                        f"Office {number % 6}",
+                        False,
+                        0,
+                        0,
+                        opened,
+                    )
+                )
     _run("ANALYZE carbon_accounts_account")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM carbon_accounts_account WHERE line_id = %s AND external_ref LIKE %s ORDER BY id LIMIT %s",
-            [line_id, f"{prefix}%", count],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return int(line_id)
+
+
+def population(*, employees: int, customers: int) -> dict[str, int]:
+    """The group's people: `employees` shared out over the employee lines and `customers` over the
+    customer lines, the first lines taking the remainder. People per line."""
+    people: dict[str, int] = {}
+    for audience, total in (("employee", employees), ("customer", customers)):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT code FROM carbon_accounts_businessline WHERE audience = %s ORDER BY id", [audience]
+            )
+            codes = [row[0] for row in cursor.fetchall()]
+        share, remainder = divmod(total, len(codes))
+        for position, code in enumerate(codes):
+            people[code] = share + (1 if position < remainder else 0)
+            _open(line_code=code, count=people[code], prefix=GROUP_PREFIX)
+    return people
 
 
 def records(

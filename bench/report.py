@@ -33,6 +33,18 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
         "| # | What | Figure | Baseline (same run) | Ratio | Target | |",
         "|---|---|---|---|---|---|---|",
     ]
+    if "population" in r:
+        g = r["population"]
+        lines.append(
+            f"| 0 | Load the group's people: {g['employees']:,} employees and {g['customers']:,} customers, "
+            f"shared out over the lines of each, by COPY; every benchmark below runs among them | "
+            f"{g['seconds']} s ({g['accounts_per_second']:,} accounts/s); "
+            f"{g['personal_accounts_in_database']:,} personal accounts in the database | "
+            f"the same rows through Django's `bulk_create` (20,000, batches of 1,000): "
+            f"{g['orm_bulk_create_per_second']:,} accounts/s | "
+            f"{g['accounts_per_second'] / g['orm_bulk_create_per_second']:.1f} x | in minutes (< 10 min) | "
+            f"{_verdict(g['seconds'] < 600)} |"
+        )
     if "record_single" in r and "hordak_peer" in r:
         ours, peer = r["record_single"]["records_per_second"], r["hordak_peer"]["transfers_per_second"]
         ceiling = r["record_single"].get("commit_ceiling_per_second")

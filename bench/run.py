@@ -18,7 +18,16 @@ from bench.common import bench_database_name, bench_database_url, psycopg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-ORDER = ["record_single", "hordak_peer", "http_records", "bulk", "statement", "filing", "export"]
+ORDER = [
+    "population",
+    "record_single",
+    "hordak_peer",
+    "http_records",
+    "bulk",
+    "statement",
+    "filing",
+    "export",
+]
 
 
 def _psql(sql: str) -> None:
