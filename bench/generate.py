@@ -32,6 +32,7 @@ def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
     """`count` personal accounts (no sign-in) in a line, numbered `<prefix>00000001`...; reused if
     present. Their ids."""
     line_id = _open(line_code=line_code, count=count, prefix=prefix)
+    _run("ANALYZE carbon_accounts_account")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id FROM carbon_accounts_account WHERE line_id = %s AND external_ref LIKE %s ORDER BY id LIMIT %s",
@@ -41,7 +42,8 @@ def accounts(*, line_code: str, count: int, prefix: str) -> list[int]:
 
 
 def _open(*, line_code: str, count: int, prefix: str) -> int:
-    """Open the accounts `accounts` describes that are not there yet; the line's id."""
+    """Open the accounts `accounts` describes that are not there yet; the line's id. The caller
+    runs ANALYZE once it has opened all it needs."""
     line_id = _one("SELECT id FROM carbon_accounts_businessline WHERE code = %s", [line_code])
     existing = int(
         str(
@@ -77,7 +79,6 @@ def _open(*, line_code: str, count: int, prefix: str) -> int:
                         opened,
                     )
                 )
-    _run("ANALYZE carbon_accounts_account")
     return int(line_id)
 
 
@@ -95,6 +96,7 @@ def population(*, employees: int, customers: int) -> dict[str, int]:
         for position, code in enumerate(codes):
             people[code] = share + (1 if position < remainder else 0)
             _open(line_code=code, count=people[code], prefix=GROUP_PREFIX)
+    _run("ANALYZE carbon_accounts_account")
     return people
 
 
