@@ -37,6 +37,16 @@ FIELD_OF_REFUSAL = {
 }
 
 
+class DayInput(forms.DateInput):
+    """A browser date picker reads only ISO days (2026-12-01), whatever the page's language;
+    Chinese formatting (2026/12/01) would leave it empty and the form would refuse its default."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class CalculatorForm(forms.Form):
     behaviour = forms.ModelChoiceField(
         queryset=Behaviour.objects.filter(accrues_reduction=True), to_field_name="code", label=_("Behaviour")
@@ -45,7 +55,7 @@ class CalculatorForm(forms.Form):
         label=_("Quantity"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3
     )
     region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("Region"), initial="GLOBAL")
-    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Date"), widget=DayInput())
     occupants = forms.IntegerField(label=_("Occupants (carpool)"), min_value=2, max_value=8, required=False)
 
 
@@ -89,7 +99,7 @@ class RecordForm(forms.Form):
     behaviour = forms.ChoiceField(label=_("What did you do?"))
     quantity = forms.CharField(label=_("How much"), help_text=_("In the unit shown next to the behaviour."))
     round_trip = forms.BooleanField(label=_("Round trip (counts the distance twice)"), required=False)
-    occurred_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_on = forms.DateField(label=_("Date"), widget=DayInput())
     occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
     duration_minutes = forms.IntegerField(
         label=_("Duration in minutes (optional)"), required=False, min_value=1
@@ -169,7 +179,7 @@ class CommuteForm(forms.Form):
     mode = forms.ChoiceField(label=_("How did you travel?"))
     distance = forms.CharField(label=_("Distance one way (km)"))
     round_trip = forms.BooleanField(label=_("Round trip (there and back)"), required=False, initial=True)
-    occurred_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_on = forms.DateField(label=_("Date"), widget=DayInput())
     occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
     evidence_id = forms.CharField(
         label=_("Ticket, ride or order number (optional)"), required=False, max_length=120

@@ -108,3 +108,14 @@ def test_the_record_form_filters_by_category(client: Client, reference, make_per
         "time_bank_volunteering",
         "low_carbon_ride_event",
     }
+
+
+@pytest.mark.parametrize("path", ["/me/commute/", "/me/record/", "/methodology/"])
+def test_a_chinese_page_fills_its_date_picker_with_a_day_the_picker_can_read(
+    client: Client, reference, make_person, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A `type=date` input reads only ISO days; 2026/12/01 would show empty and fail the form."""
+    client.force_login(make_person("employees").holder)
+    html = client.get(path, secure=True, headers={"accept-language": "zh-hans"}).content.decode()
+    assert 'type="date" name="' in html
+    assert f'value="{timezone.localdate().isoformat()}"' in html, html
