@@ -979,7 +979,10 @@ def record_behaviours(
         )
         # In key order for every batch: two batches sharing keys wait for each other at the first
         # key they share, never each for the other (a deadlock costs a second and a retry).
-        bulk_insert.insert_rows(sorted((r for _i, r, _a in new), key=lambda r: (r.source, r.idempotency_key)))
+        in_key_order = sorted(
+            (record for _i, record, _a in new), key=operator.attrgetter("source", "idempotency_key")
+        )
+        bulk_insert.insert_rows(in_key_order)
         links = [
             (record.pk, factor_id, role)
             for _i, record, assessment in new

@@ -137,7 +137,7 @@ def test_api_redemptions_racing_with_one_key_for_different_rights_redeem_once(cu
             assert answer.status_code == 409 and answer.json()["code"] == "idempotency_conflict"
     account.refresh_from_db()
     assert account.balance_points == 6
-    assert sorted(GreenRight.objects.values_list("stock", flat=True)) == [4, 5]
+    assert sorted(GreenRight.objects.values_list("stock", flat=True)) == [4, 5]  # type: ignore[type-var]
     assert check_ledger() == []
 
 
