@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -400,16 +401,30 @@ def _record_part(
 ) -> list[dict[str, Any]]:
     """Record a part; a result per row. A concurrent request that commits a record with one of
     the part's keys or evidence ids first makes the part's insert break a unique constraint and
-    its transaction roll back. Recorded again, the part reads what that request committed, and
-    the rules replay or refuse those rows as if they had come after it."""
+    its transaction roll back (as does a deadlock with a request that met the same keys in
+    another order). Recorded again, the part reads what that request committed, and the rules
+    replay or refuse those rows as if they had come after it."""
     with translation.override(language), timezone.override(zone):
-        for _attempt in range(_RACE_ATTEMPTS - 1):
+        for _attempt in range(_RACE_ATTEMPTS):
             try:
                 return _record_part_once(line, part)
-            except IntegrityError as error:
+            except DatabaseError as error:
                 if not services.lost_race(error):
                     raise
-        return _record_part_once(line, part)
+        # Lost every time to requests still writing the same keys: nothing of the part was kept.
+        message = gettext(
+            "A request with the same key or evidence was being recorded at the same time, so nothing of this record was written. Send it again."
+        )
+        return [
+            {
+                "index": index,
+                "outcome": "refused",
+                "code": "idempotency_in_flight",
+                "message": message,
+                "fields": {},
+            }
+            for index, _data in part
+        ]
 
 
 def _record_part_once(line: BusinessLine, part: list[Row]) -> list[dict[str, Any]]:

@@ -272,7 +272,11 @@ _RECORD_UNIQUE_CONSTRAINTS = frozenset({"record_idempotent_per_source", "evidenc
 
 def lost_race(error: Exception) -> bool:
     """Whether an insert failed because a concurrent request committed a record with the same
-    key or evidence first."""
+    key or evidence first, or because two requests inserting the same keys in other orders each
+    waited for the other (PostgreSQL then rolls one back: a deadlock)."""
+    cause = error if isinstance(error, psycopg.Error) else error.__cause__
+    if isinstance(cause, psycopg.errors.DeadlockDetected):
+        return True
     return _broken_constraint(error) in _RECORD_UNIQUE_CONSTRAINTS
 
 
@@ -973,7 +977,12 @@ def record_behaviours(
         _post_many(
             line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
         )
-        bulk_insert.insert_rows([record for _i, record, _a in new])
+        # In key order for every batch: two batches sharing keys wait for each other at the first
+        # key they share, never each for the other (a deadlock costs a second and a retry).
+        in_key_order = sorted(
+            (record for _i, record, _a in new), key=operator.attrgetter("source", "idempotency_key")
+        )
+        bulk_insert.insert_rows(in_key_order)
         links = [
             (record.pk, factor_id, role)
             for _i, record, assessment in new

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from carbon_accounts import services as ledger
 from carbon_accounts.models import AccountKind, BusinessLine, Unit
@@ -43,6 +44,10 @@ GRAMS_PER_TONNE = 1_000_000
 
 class FilingError(Exception):
     pass
+
+
+class NotEnoughCertified(FilingError):
+    """More tonnes asked to be retired than the line has certified and not yet retired."""
 
 
 @dataclass(frozen=True)
@@ -462,22 +467,48 @@ def reconcile(*, member: Membership) -> ReconciliationRun:
 def retire(
     *, line: BusinessLine, tonnes: int, beneficiary: str, purpose: str, retirement_ref: str
 ) -> Retirement:
-    """Retire certified tonnes against the group's residual operational emissions."""
-    existing = Retirement.objects.filter(retirement_ref=retirement_ref).first()
-    if existing is not None:
-        return existing
-    member = client.membership(line.code)
-    if member is None:
-        raise FilingError(f"{line.code} has no exchange membership")
-    body = json.dumps(
-        {"retirement_ref": retirement_ref, "tonnes": tonnes, "beneficiary": beneficiary, "purpose": purpose},
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
-    answer = client.call(member, "POST", "/retirements", body)
-    if answer.status not in (200, 201):
-        raise FilingError(f"the exchange refused the retirement: {answer.body}")
+    """Retire certified tonnes against the group's residual operational emissions. Idempotent
+    per reference: a repeat (the form sent twice) answers the first retirement."""
     with transaction.atomic():
+        # One reference at a time: a repeat sent while the first is still talking to the
+        # exchange waits here, then reads the first's retirement instead of breaking the
+        # reference's unique key.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"retirement:{retirement_ref}")])
+        existing = Retirement.objects.filter(retirement_ref=retirement_ref).first()
+        if existing is not None:
+            if (existing.line_id, existing.tonnes, existing.beneficiary, existing.purpose) != (
+                line.pk,
+                tonnes,
+                beneficiary,
+                purpose,
+            ):
+                raise FilingError(
+                    gettext("This retirement reference was already used for a different retirement.")
+                )
+            return existing
+        # Checked after the replay: a repeat of a retirement that took the last tonnes answers it.
+        available = certified_tonnes_available(line=line)
+        if tonnes > available:
+            raise NotEnoughCertified(
+                gettext("Only %(n)s certified tonnes of this line are not yet retired.") % {"n": available}
+            )
+        member = client.membership(line.code)
+        if member is None:
+            raise FilingError(f"{line.code} has no exchange membership")
+        body = json.dumps(
+            {
+                "retirement_ref": retirement_ref,
+                "tonnes": tonnes,
+                "beneficiary": beneficiary,
+                "purpose": purpose,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        answer = client.call(member, "POST", "/retirements", body)
+        if answer.status not in (200, 201):
+            raise FilingError(f"the exchange refused the retirement: {answer.body}")
         certified = ledger.system_account(line_id=line.pk, kind=AccountKind.EXCHANGE_CERTIFIED)
         retired = ledger.system_account(line_id=line.pk, kind=AccountKind.EXCHANGE_RETIRED)
         transfer_id, _created = ledger.post_transfer(

@@ -38,29 +38,25 @@ def filings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        available = services.certified_tonnes_available(line=data["line"])
-        if data["tonnes"] > available:
-            form.add_error(
-                "tonnes",
-                _("Only %(n)s certified tonnes of this line are not yet retired.") % {"n": available},
+        try:
+            # The form's one-time reference makes a second submit answer the first retirement.
+            retirement = services.retire(
+                line=data["line"],
+                tonnes=data["tonnes"],
+                beneficiary=data["beneficiary"],
+                purpose=data["purpose"],
+                retirement_ref=data["retirement_ref"],
             )
+        except services.NotEnoughCertified as error:
+            form.add_error("tonnes", str(error))
+        except (services.FilingError, client.ExchangeUnreachable) as error:
+            form.add_error(None, str(error))
         else:
-            try:
-                retirement = services.retire(
-                    line=data["line"],
-                    tonnes=data["tonnes"],
-                    beneficiary=data["beneficiary"],
-                    purpose=data["purpose"],
-                    retirement_ref=data["retirement_ref"],
-                )
-            except (services.FilingError, client.ExchangeUnreachable) as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(
-                    request,
-                    f"{retirement.tonnes} t retired: {retirement.serial_start} .. {retirement.serial_end}",
-                )
-                return redirect("filings")
+            messages.success(
+                request,
+                f"{retirement.tonnes} t retired: {retirement.serial_start} .. {retirement.serial_end}",
+            )
+            return redirect("filings")
     members = {m.member_id for m in client.memberships() if any(line.code == m.line_code for line in lines)}
     latest_runs: dict[str, ReconciliationRun] = {}
     for run in ReconciliationRun.objects.all()[:50]:

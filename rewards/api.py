@@ -71,9 +71,10 @@ class RedemptionOutput(serializers.Serializer):
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
     points_left = serializers.IntegerField()
+    replayed = serializers.BooleanField()
 
 
-def redemption_output(redemption: Redemption) -> dict[str, object]:
+def redemption_output(redemption: Redemption, *, replayed: bool) -> dict[str, object]:
     redemption.account.refresh_from_db(fields=["balance_points"])
     return {
         "code": redemption.code,
@@ -82,12 +83,14 @@ def redemption_output(redemption: Redemption) -> dict[str, object]:
         "status": redemption.status,
         "created_at": redemption.created_at,
         "points_left": redemption.account.balance_points,
+        "replayed": replayed,
     }
 
 
 class Redeem(APIView):
     """Redeem a green right with my points. Send an `Idempotency-Key` header: a replay returns
-    the same redemption (and its code) instead of redeeming twice."""
+    the same redemption (and its code) with 200 instead of redeeming twice; the same key for
+    another green right answers 409."""
 
     permission_classes = [IsPerson]
 
@@ -99,6 +102,7 @@ class Redeem(APIView):
         ],
         responses={
             201: RedemptionOutput,
+            200: RedemptionOutput,
             400: ERROR_SCHEMA,
             401: ERROR_SCHEMA,
             404: ERROR_SCHEMA,
@@ -130,8 +134,11 @@ class Redeem(APIView):
                 message="There is no such green right in a line where you have an account.",
             )
         try:
-            redemption = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
+            outcome = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
         except LedgerError as refusal:
             status_code = 409 if refusal.code == "idempotency_conflict" else 422
             raise ApiError(status_code=status_code, code=refusal.code, message=str(refusal)) from None
-        return Response(redemption_output(redemption), status=201)
+        return Response(
+            redemption_output(outcome.redemption, replayed=not outcome.created),
+            status=201 if outcome.created else 200,
+        )

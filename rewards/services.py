@@ -363,21 +363,30 @@ def _new_code() -> str:
     )
 
 
+@dataclass(frozen=True)
+class RedemptionOutcome:
+    redemption: Redemption
+    created: bool  # False: a replay of the key, answered with the original redemption
+
+
 def redeem(
     *, account: Account, green_right_id: int, idempotency_key: str, today: date | None = None
-) -> Redemption:
+) -> RedemptionOutcome:
     """Spend points on a green right: atomic, idempotent per (account, key), never oversold."""
     today = today or timezone.localdate()
     with transaction.atomic():
-        previous = Redemption.objects.filter(account=account, idempotency_key=idempotency_key).first()
+        # The person first (the ledger locks personal accounts before anything else), then the
+        # key: a duplicate of this request waits here for the first to commit, and the next
+        # statement (a new snapshot) reads its redemption. Read before the lock, both would find
+        # none, and the second would be refused for want of points or break the unique key.
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        previous = Redemption.objects.filter(account=locked, idempotency_key=idempotency_key).first()
         if previous is not None:
             if previous.green_right_id != green_right_id:
                 raise ledger.IdempotencyConflict(
-                    "This request key was already used to redeem a different green right."
+                    gettext("This request key was already used to redeem a different green right.")
                 )
-            return previous
-        # The person first (the ledger locks personal accounts before anything else), then the stock.
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+            return RedemptionOutcome(previous, False)
         right = GreenRight.objects.select_for_update().filter(pk=green_right_id).first()
         _check_redeemable(locked, right, today)
         assert right is not None
@@ -402,7 +411,7 @@ def redeem(
                 description=f"redeemed {right.name_en}",
             )
         )
-        return Redemption.objects.create(
+        redemption = Redemption.objects.create(
             account=locked,
             green_right=right,
             code=code,
@@ -412,6 +421,7 @@ def redeem(
             transfer_id=transfer_id,
             lots=lots,
         )
+        return RedemptionOutcome(redemption, True)
 
 
 def _check_redeemable(account: Account, right: GreenRight | None, today: date) -> None:

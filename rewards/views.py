@@ -45,11 +45,12 @@ def redeem(request: HttpRequest, right_id: int) -> HttpResponse:
         raise Http404
     key = request.POST.get("request_key", "")[:100] or uuid.uuid4().hex
     try:
-        redemption = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
+        outcome = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
     except LedgerError as refusal:
         messages.error(request, str(refusal))
         return redirect("green_rights")
-    return redirect("redemption", code=redemption.code)
+    # A second submit of the same form (a double click) lands on the same redemption.
+    return redirect("redemption", code=outcome.redemption.code)
 
 
 @login_required

@@ -196,14 +196,22 @@ def test_the_group_retires_certified_tonnes(record, make_person, two_exchanges, 
         retirement_ref="ret-2026-1",
     )
     assert retirement.serial_start.startswith("SEEE-CI-") and retirement.tonnes == 3
-    again = services.retire(line=line, tonnes=3, beneficiary="x", purpose="y", retirement_ref="ret-2026-1")
+    again = services.retire(
+        line=line,
+        tonnes=3,
+        beneficiary="Demo Financial Group",
+        purpose="2026 residual operational emissions",
+        retirement_ref="ret-2026-1",
+    )
     assert again.pk == retirement.pk and Retirement.objects.count() == 1
+    with pytest.raises(services.FilingError, match="already used for a different retirement"):
+        services.retire(line=line, tonnes=1, beneficiary="x", purpose="y", retirement_ref="ret-2026-1")
     retired = Account.objects.get(line=line, kind=AccountKind.EXCHANGE_RETIRED)
     from carbon_accounts.selectors import balance
 
     assert balance(account_id=retired.pk).grams == 3_000_000
     assert services.certified_tonnes_available(line=line) == 1
-    with pytest.raises(services.FilingError, match="refused"):
+    with pytest.raises(services.NotEnoughCertified, match="Only 1 certified tonnes"):
         services.retire(line=line, tonnes=5, beneficiary="x", purpose="y", retirement_ref="ret-2026-2")
     assert check_ledger() == []
 

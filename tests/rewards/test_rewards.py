@@ -75,7 +75,7 @@ def test_redeem_spends_points_gives_a_code_and_reduces_stock(record, reference, 
     person = make_person("bank")
     earn(record, person)
     right = make_right(reference["bank"], cost=100, stock=3)
-    redemption = services.redeem(account=person, green_right_id=right.pk, idempotency_key="tap-1")
+    redemption = services.redeem(account=person, green_right_id=right.pk, idempotency_key="tap-1").redemption
     assert redemption.code.startswith("GR-") and len(redemption.code) == 12
     person.refresh_from_db()
     right.refresh_from_db()
@@ -90,7 +90,8 @@ def test_a_replayed_redemption_has_one_effect(record, reference, make_person) ->
     right = make_right(reference["bank"], cost=10, stock=5)
     first = services.redeem(account=person, green_right_id=right.pk, idempotency_key="same")
     again = services.redeem(account=person, green_right_id=right.pk, idempotency_key="same")
-    assert first.pk == again.pk and Redemption.objects.count() == 1
+    assert (first.created, again.created) == (True, False)
+    assert first.redemption.pk == again.redemption.pk and Redemption.objects.count() == 1
     assert Account.objects.get(pk=person.pk).balance_points == 124
     assert GreenRight.objects.get(pk=right.pk).stock == 4
 
@@ -128,7 +129,7 @@ def test_cancelling_returns_the_points_with_a_reversing_transfer(record, referen
     person = make_person("bank")
     earn(record, person)
     right = make_right(reference["bank"], cost=100, stock=1)
-    redemption = services.redeem(account=person, green_right_id=right.pk, idempotency_key="k")
+    redemption = services.redeem(account=person, green_right_id=right.pk, idempotency_key="k").redemption
     cancelled = services.cancel_redemption(redemption_id=redemption.pk, reason="customer changed their mind")
     assert cancelled.status == RedemptionStatus.CANCELLED
     assert cancelled.cancel_transfer_id is not None
@@ -271,7 +272,7 @@ def test_nobody_sees_another_persons_redemption(client: Client, record, referenc
     earn(record, owner)
     redemption = services.redeem(
         account=owner, green_right_id=make_right(reference["bank"], cost=10).pk, idempotency_key="o"
-    )
+    ).redemption
     client.force_login(make_person("bank").holder)
     assert client.get(f"/me/redemptions/{redemption.code}/", secure=True).status_code == 404
 
