@@ -141,6 +141,9 @@ class BehaviourRecordAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["approve_selected", "reverse_selected"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # records come through the recording service, with their factor rows
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -48,12 +48,17 @@ def analyze() -> None:
         maintenance.execute("VACUUM ANALYZE")
 
 
+# A fixed Fernet key for the benchmark databases (base64 of "bench-only-mfa-key-32-bytes-long").
+BENCH_MFA_KEY = "YmVuY2gtb25seS1tZmEta2V5LTMyLWJ5dGVzLWxvbmc="
+
+
 def setup_django(database: str = "") -> None:
     database = database or bench_database_name("platform")
     os.environ["DATABASE_URL"] = bench_database_url(database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["PLATFORM_ENV_FILE"] = ""
     os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+    os.environ.setdefault("MFA_ENCRYPTION_KEYS", BENCH_MFA_KEY)
     os.environ["LOG_LEVEL"] = "WARNING"
     sys.path.insert(0, str(ROOT))
     import django

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_database_name, bench_database_url, psycopg_url
+from bench.common import BENCH_MFA_KEY, bench_database_name, bench_database_url, psycopg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -50,6 +50,7 @@ def _environment() -> dict[str, str]:
         "DATABASE_URL": bench_database_url(bench_database_name("platform")),
         "PLATFORM_ENV_FILE": "",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
+        "MFA_ENCRYPTION_KEYS": os.environ.get("MFA_ENCRYPTION_KEYS", BENCH_MFA_KEY),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",

@@ -5,23 +5,36 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from carbon_accounts import credentials
 from carbon_accounts.models import Account, ApiCredential, BusinessLine, Group, StaffRole, Transfer
 
 
+class NeverDeleted(admin.ModelAdmin):
+    """Rows the ledger's history hangs on: they are never deleted from the admin."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(NeverDeleted):
     list_display = ("name_en", "name_zh", "base_year", "default_region")
 
 
 @admin.register(BusinessLine)
-class BusinessLineAdmin(admin.ModelAdmin):
+class BusinessLineAdmin(NeverDeleted):
     list_display = ("code", "name_en", "name_zh", "audience", "default_region", "backdating_days")
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(NeverDeleted):
+    """Names and leaderboard choice may be corrected; what the ledger hangs on may not.
+
+    Accounts are opened by the ledger services (a line system's first record, a person's
+    sign-up), never here. Kind and line are also fixed in the database (migration 0009)."""
+
     list_display = (
         "id",
         "kind",
@@ -36,8 +49,11 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("display_name", "external_ref", "holder__email", "team", "office")
     raw_id_fields = ("holder",)
     # Balances are written only by the ledger services, never by hand.
-    readonly_fields = ("balance_g", "balance_points", "opened_at")
+    readonly_fields = ("kind", "line", "holder", "external_ref", "balance_g", "balance_points", "opened_at")
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Transfer)
@@ -80,6 +96,14 @@ class NewCredentialForm(forms.ModelForm):
         data = super().clean() or {}
         if (data.get("line") is None) == (data.get("user") is None):
             raise forms.ValidationError("Choose a business line (for a line system) or a person, not both.")
+        user = data.get("user")
+        if user is not None and user.is_staff:
+            raise forms.ValidationError(
+                _(
+                    "Staff get no personal API token: staff figures need two factors, and a token "
+                    "is one. Staff use the API from their signed-in session."
+                )
+            )
         return data
 
 

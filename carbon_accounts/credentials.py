@@ -17,6 +17,15 @@ from config import fixed_sql
 
 KEY_PREFIX = "cak"
 
+NO_KEY_FOR_STAFF = (
+    "Staff get no personal API token: a token is one factor, and staff figures need two. "
+    "Staff use the API from their signed-in session, which passed two-factor."
+)
+
+
+class StaffTokenRefused(ValueError):
+    """A personal token for a staff member: refused, so that staff data always needs two factors."""
+
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -32,6 +41,8 @@ def issue(
     """A new credential and its full key. The key is returned once and never stored."""
     if (line is None) == (user is None):
         raise ValueError("a credential belongs to exactly one business line or one person")
+    if user is not None and user.is_staff:
+        raise StaffTokenRefused(NO_KEY_FOR_STAFF)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     credential = ApiCredential.objects.create(

@@ -130,11 +130,38 @@ class IsLineSystemOfThisLine(BasePermission):
         return credential.line is not None and credential.line.code == view.kwargs.get("line")
 
 
+# Staff powers need two factors. A personal token is one, so a staff member's token (issued
+# before they became staff, since none is issued to staff) acts as a plain person's.
+SECOND_FACTOR_REQUIRED = (
+    "Staff read the group's and the lines' figures only from a session signed in with two-factor; "
+    "a personal token is one factor."
+)
+
+
+def staff_access(request: Request) -> roles.Access | None:
+    """What the caller may see as staff: nothing unless they came through a signed-in session
+    (the two-factor middleware has checked that session)."""
+    if isinstance(request.auth, ApiCredential):
+        return None
+    return roles.access_of(request.user)
+
+
+def refuse_staff_token(request: Request) -> None:
+    auth = request.auth
+    if (
+        isinstance(auth, ApiCredential)
+        and auth.kind == CredentialKind.PERSONAL
+        and getattr(request.user, "is_staff", False)
+    ):
+        raise ApiError(status_code=403, code="second_factor_required", message=SECOND_FACTOR_REQUIRED)
+
+
 class IsLineSystemOfThisLineOrStaff(IsLineSystemOfThisLine):
     """The line's own system, or staff whose role covers the line (an operator theirs only)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        access = roles.access_of(request.user)
+        refuse_staff_token(request)
+        access = staff_access(request)
         if access is not None:
             line = BusinessLine.objects.filter(code=view.kwargs.get("line")).first()
             return line is None or access.sees_line(line.pk)
@@ -147,7 +174,8 @@ class IsStaff(BasePermission):
     message = "Only the group sustainability office and auditors may read the group's figures."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        access = roles.access_of(request.user)
+        refuse_staff_token(request)
+        access = staff_access(request)
         return access is not None and access.line_ids is None
 
 

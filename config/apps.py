@@ -10,3 +10,5 @@ class PlatformConfig(AppConfig):
         from config import pg_arrays
 
         pg_arrays.register()
+        # Connects the receiver that counts setting up TOTP as passing the second factor.
+        from config import staff_two_factor  # noqa: F401

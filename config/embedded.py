@@ -109,6 +109,12 @@ def development_memberships() -> dict[str, dict[str, object]]:
     }
 
 
+def _new_fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
 def start() -> dict[str, str]:
     DATA_DIR.mkdir(exist_ok=True)
     values = _read_env_file()
@@ -116,6 +122,7 @@ def start() -> dict[str, str]:
     values.setdefault("DEBUG", "true")
     values.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     values.setdefault("EXCHANGE_MEMBERSHIPS", json.dumps(development_memberships()))
+    values.setdefault("MFA_ENCRYPTION_KEYS", _new_fernet_key())
     if not os.environ.get("DATABASE_URL"):
         values["DATABASE_URL"] = start_postgres()
     if not os.environ.get("CELERY_BROKER_URL"):

@@ -76,6 +76,8 @@ def main() -> int:
         "REDIS_CACHE_URL": cache_url,
         "PLATFORM_ENV_FILE": "",
         "SECRET_KEY": "test-only-secret-key",
+        # A fixed Fernet key, for tests only (base64 of "test-only-mfa-key-32-bytes-long!").
+        "MFA_ENCRYPTION_KEYS": "dGVzdC1vbmx5LW1mYS1rZXktMzItYnl0ZXMtbG9uZyE=",
         "DEBUG": "false",
     }
     for name, value in exports.items():

@@ -7,9 +7,12 @@ so that `make run` works on a bare machine with the same engines as production.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -187,6 +190,29 @@ MFA_TOTP_TOLERANCE = env.int("MFA_TOTP_TOLERANCE", default=1)
 LOGIN_REDIRECT_URL = "/me/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
+
+# --- Two-factor secrets encrypted at rest (docs/configuration.md, config/mfa_secrets.py) ------
+# Fernet keys, comma-separated: the first encrypts, every one decrypts (rotation).
+MFA_ADAPTER = "config.mfa_secrets.EncryptingMFAAdapter"
+MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+if not MFA_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "MFA_ENCRYPTION_KEYS is not set. It encrypts the staff's two-factor secrets; set it to a "
+            "Fernet key (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'), or set DEBUG=true for local development."
+        )
+    # Development only: a key that follows the development SECRET_KEY.
+    MFA_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"mfa:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+for _key in MFA_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "MFA_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 bytes, URL-safe base64)."
+        ) from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -5,6 +6,10 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from config import health
+
+# The admin's own sign-in form asks for a password only: send staff through allauth's, which
+# asks for the second factor too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

@@ -27,6 +27,9 @@ class PointsRuleAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a change is a new version: add a rule, the current one is superseded
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # awards name the rule they were computed with
+
     def save_model(self, request: HttpRequest, obj: PointsRule, form: Any, change: bool) -> None:
         saved = services.set_points_rule(
             line=obj.line,
@@ -58,13 +61,22 @@ class GreenRightAdmin(admin.ModelAdmin):
 
 @admin.register(Redemption)
 class RedemptionAdmin(admin.ModelAdmin):
+    """Read-only: a redemption is made by its holder and cancelled with the action below, which
+    returns the points; the database refuses a deletion (migration 0003)."""
+
     list_display = ("code", "green_right", "account", "points", "status", "created_at")
     list_filter = ("status", "green_right__line")
     search_fields = ("code",)
     raw_id_fields = ("account",)
     actions = ["cancel_selected"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.action(description="Cancel the selected redemptions (points returned)")
@@ -77,6 +89,8 @@ class RedemptionAdmin(admin.ModelAdmin):
 
 @admin.register(PointsAward)
 class PointsAwardAdmin(admin.ModelAdmin):
+    """Read-only: awards are the lots behind every points balance (invariant 3)."""
+
     list_display = (
         "id",
         "line",
@@ -91,7 +105,13 @@ class PointsAwardAdmin(admin.ModelAdmin):
     raw_id_fields = ("account",)
     show_full_result_count = False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:

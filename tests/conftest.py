@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -48,10 +49,29 @@ def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def sign_in_staff(client: Any, user: Any) -> None:
+    """Signs a staff member in as allauth does after their password and a TOTP code: the
+    session records both steps, which the two-factor middleware asks for. The whole sign-in
+    through the forms is tested in tests/config/test_staff_second_factor.py."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.account.internal.flows.login import _AUTHENTICATION_METHODS_USER_SESSION_KEY
+    from allauth.account.internal.userkit import user_id_to_str
+
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time()},
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = user_id_to_str(user)
+    session.save()
+
+
 @pytest.fixture
 def make_staff(django_user_model, db: None):  # type: ignore[no-untyped-def]
-    """make_staff(role, line=None): a staff member with TOTP set up and the given role."""
-    from allauth.mfa.models import Authenticator
+    """make_staff(role, line=None): a staff member with TOTP set up and the given role; the
+    TOTP secret (stored encrypted) is on `user.totp_secret` for tests that type a code."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     from carbon_accounts.models import StaffRole
 
@@ -60,7 +80,8 @@ def make_staff(django_user_model, db: None):  # type: ignore[no-untyped-def]
     def make(role: str = "sustainability_office", line: BusinessLine | None = None):  # type: ignore[no-untyped-def]
         email = f"staff{next(counter)}@test.example"
         user = django_user_model.objects.create_user(email, email, "x-Secret-123", is_staff=True)
-        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+        user.totp_secret = generate_totp_secret()
+        TOTP.activate(user, user.totp_secret)
         StaffRole.objects.create(user=user, role=role, line=line)
         return user
 

@@ -18,7 +18,7 @@ from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, ApiCredential
 from config import rate_window
 from tests.api.conftest import ApiClient
-from tests.conftest import issue
+from tests.conftest import issue, sign_in_staff
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate().isoformat()
@@ -156,11 +156,11 @@ def test_authorization_boundaries_between_lines_and_revoked_keys(line_key, refer
 def test_a_line_key_cannot_read_group_totals_and_staff_can(line_key, client, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
     assert_error(line_key("bank").get("/api/v1/totals"), 403, "forbidden")
     line_key("bank").post("/api/v1/lines/bank/records", METRO, headers={"idempotency-key": "t"})
-    client.force_login(make_staff("line_operator", reference["life"]))
+    sign_in_staff(client, make_staff("line_operator", reference["life"]))
     assert client.get("/api/v1/totals", secure=True).status_code == 403  # an operator sees one line
     assert client.get("/api/v1/lines/bank/totals", secure=True).status_code == 403
     assert client.get("/api/v1/lines/life/totals", secure=True).status_code == 200
-    client.force_login(make_staff("auditor"))
+    sign_in_staff(client, make_staff("auditor"))
     totals = client.get("/api/v1/totals", {"period": "year"}, secure=True).json()
     assert totals["operational"] == []
     assert [(row["line"], row["unit"], row["amount"]) for row in totals["ecosystem"]] == [
@@ -374,14 +374,14 @@ def test_a_large_file_is_imported_by_a_worker_with_progress(
 
 
 def test_an_admin_creates_a_line_key_shown_once_and_revokes_it(client, django_user_model, reference) -> None:  # type: ignore[no-untyped-def]
-    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.contrib.messages import get_messages
 
     admin = django_user_model.objects.create_superuser(
         "root@test.example", "root@test.example", "x-Secret-123"
     )
-    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client.force_login(admin)
+    TOTP.activate(admin, generate_totp_secret())
+    sign_in_staff(client, admin)
     response = client.post(
         "/admin/carbon_accounts/apicredential/add/",
         {"name": "card system", "line": reference["bank"].pk, "rate_per_minute": 6000},

@@ -13,6 +13,7 @@ from django.utils import timezone
 from behaviours.models import BehaviourRecord, EmissionFactor, RecordStatus
 from behaviours.reference import REFERENCE_DIR, load_reference_data
 from carbon_accounts.models import Account
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +206,7 @@ def test_a_person_cannot_see_another_persons_record(client: Client, record, make
 
 def test_staff_approve_a_held_record_from_the_review_queue(client: Client, record, make_staff) -> None:  # type: ignore[no-untyped-def]
     held = record("commute_cycle", "30", attributes={"duration_minutes": "20"}).record
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     assert "implausible speed" in client.get("/review/", secure=True).content.decode()
     client.post(f"/review/{held.pk}/decision/", {"decision": "approve"}, secure=True)
     held.refresh_from_db()

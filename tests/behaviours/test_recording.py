@@ -193,9 +193,21 @@ def test_a_used_factor_row_cannot_be_edited_even_with_raw_sql(record) -> None:  
         cursor.execute("UPDATE behaviours_emissionfactor SET value_kgco2e = 0 WHERE id = %s", [factor_id])
 
 
+def tamper_with_grams(record_id: int, grams: int) -> None:
+    """What an owner of the database could still do: switch the guard off, then edit."""
+    with connection.cursor() as cursor:
+        # Deferred foreign-key checks must run first, or PostgreSQL refuses the ALTER.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE behaviours_behaviourrecord DISABLE TRIGGER behaviour_record_fixed")
+        cursor.execute(
+            "UPDATE behaviours_behaviourrecord SET reduction_g = %s WHERE id = %s", [grams, record_id]
+        )
+        cursor.execute("ALTER TABLE behaviours_behaviourrecord ENABLE TRIGGER behaviour_record_fixed")
+
+
 def test_check_ledger_catches_a_record_whose_grams_do_not_match_its_rows(record) -> None:  # type: ignore[no-untyped-def]
     saved = record("commute_metro", "10", region="GB").record
-    BehaviourRecord.objects.filter(pk=saved.pk).update(reduction_g=1350)
+    tamper_with_grams(saved.pk, 1350)
     problems = check_ledger()
     assert any(f"record {saved.pk} stores 1350 g but its factor rows give 1349 g" in p for p in problems)
     assert any("invariant 4: reduction transfer" in p for p in problems)
@@ -206,7 +218,7 @@ def test_check_ledger_names_the_one_tampered_record_among_identical_ones(record,
     saved = [
         record("commute_metro", "10", region="GB", person=make_person("employees")).record for _ in range(3)
     ]
-    BehaviourRecord.objects.filter(pk=saved[1].pk).update(reduction_g=1348)
+    tamper_with_grams(saved[1].pk, 1348)
     grams_problems = [p for p in check_ledger() if "factor rows give" in p]
     assert grams_problems == [
         f"invariant 4: record {saved[1].pk} stores 1348 g but its factor rows give 1349 g"

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from behaviours import reports, services
 from behaviours.models import BehaviourRecord, RecordStatus
 from carbon_accounts import selectors
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate
@@ -44,7 +45,7 @@ def page(client: Client, path: str) -> str:
 
 
 def test_the_dashboard_shows_operational_and_ecosystem_apart(client: Client, activity, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     html = page(client, "/staff/")
     assert 'data-testid="operational-kg">2.020 kg' in html  # 1349 + 671 g
     assert 'data-testid="ecosystem-kg">1.816 kg' in html  # 467 + 1349 g; the reversed ride nets out
@@ -52,7 +53,7 @@ def test_the_dashboard_shows_operational_and_ecosystem_apart(client: Client, act
 
 
 def test_a_line_operator_sees_only_their_line(client: Client, activity, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("line_operator", reference["bank"]))
+    sign_in_staff(client, make_staff("line_operator", reference["bank"]))
     html = page(client, "/staff/")
     assert 'data-testid="operational-kg">0.000 kg' in html and 'data-testid="ecosystem-kg">0.467 kg' in html
     assert "implausible speed" not in page(client, "/review/")  # the held record is the employees line's
@@ -63,7 +64,7 @@ def test_a_line_operator_sees_only_their_line(client: Client, activity, make_sta
 
 
 def test_an_auditor_reads_everything_and_changes_nothing(client: Client, activity, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("auditor"))
+    sign_in_staff(client, make_staff("auditor"))
     assert "implausible speed" in page(client, "/review/")
     assert "read only" in page(client, "/review/")
     assert (
@@ -79,7 +80,7 @@ def test_an_auditor_reads_everything_and_changes_nothing(client: Client, activit
 
 
 def test_people_and_staff_without_a_role_are_kept_out(client: Client, make_person, django_user_model) -> None:  # type: ignore[no-untyped-def]
-    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     for path in (
         "/staff/",
@@ -101,13 +102,13 @@ def test_people_and_staff_without_a_role_are_kept_out(client: Client, make_perso
     ):
         assert client.get(path, secure=True).status_code == 403
     no_role = django_user_model.objects.create_user("x@test.example", "x@test.example", "x", is_staff=True)
-    Authenticator.objects.create(user=no_role, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client.force_login(no_role)
+    TOTP.activate(no_role, generate_totp_secret())
+    sign_in_staff(client, no_role)
     assert client.get("/staff/", secure=True).status_code == 403
 
 
 def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     response = client.get("/staff/export", {"period": QUARTER, "format": "xlsx"}, secure=True)
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="reductions-{QUARTER}.xlsx"'
@@ -137,7 +138,7 @@ def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make
 
 
 def test_the_csv_export_keeps_ecosystem_apart(client: Client, activity, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("auditor"))
+    sign_in_staff(client, make_staff("auditor"))
     response = client.get("/staff/export", {"period": QUARTER, "format": "csv"}, secure=True)
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     totals = {row[0]: int(row[5]) for row in rows if row and row[0].endswith(" total")}
@@ -145,14 +146,14 @@ def test_the_csv_export_keeps_ecosystem_apart(client: Client, activity, make_sta
 
 
 def test_an_operator_exports_only_their_line(client: Client, activity, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("line_operator", reference["life"]))
+    sign_in_staff(client, make_staff("line_operator", reference["life"]))
     response = client.get("/staff/export", {"period": QUARTER, "format": "csv"}, secure=True)
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {row[1] for row in rows[2:] if row and row[0] in ("operational", "ecosystem")} == {"life"}
 
 
 def test_a_bad_period_is_a_form_error(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     response = client.get("/staff/export", {"period": "2026-Q5", "format": "xlsx"}, secure=True)
     assert response.status_code == 400
     assert "is not a period" in response.content.decode()
@@ -202,7 +203,7 @@ def test_rewards_page_shows_what_each_line_owes(client: Client, activity, make_s
     from carbon_accounts.models import BusinessLine
     from rewards.selectors import points_liability
 
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     html = page(client, "/staff/rewards/")
     for line in BusinessLine.objects.all():
         assert f'data-testid="owed-{line.code}"><strong>{points_liability(line_id=line.pk)}<' in html

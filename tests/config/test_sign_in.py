@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core import mail
 from django.test import Client
+
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +101,12 @@ def test_staff_without_two_factor_are_sent_to_set_it_up(client: Client, django_u
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/totp/activate")
 
-    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    TOTP.activate(staff, generate_totp_secret())
+    # Set up, but this session signed in without it: a code first.
+    response = client.get("/me/", secure=True)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/reauthenticate/")
+    sign_in_staff(client, staff)
     assert client.get("/me/", secure=True).status_code == 200
 
 

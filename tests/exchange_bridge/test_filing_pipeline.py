@@ -14,6 +14,7 @@ from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, AccountKind
 from exchange_bridge import client, services, tasks
 from exchange_bridge.models import BatchState, FilingBatch, FilingItem, ItemStatus, Retirement
+from tests.conftest import sign_in_staff
 from tests.exchange_bridge.conftest import membership
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -228,7 +229,7 @@ def test_staff_follow_filings_and_retire_on_the_filings_page(  # type: ignore[no
     person = make_person("employees")
     client.force_login(person.holder)
     assert client.get("/filings/", secure=True).status_code == 403  # people cannot see it
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     batch = FilingBatch.objects.get()
     page = client.get("/filings/", secure=True, headers={"accept-language": "en"}).content.decode()
     assert batch.batch_ref in page and batch.serial_start in page

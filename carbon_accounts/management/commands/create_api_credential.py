@@ -30,8 +30,11 @@ class Command(BaseCommand):
                 raise CommandError(f"no person signs in as {options['email']!r}")
         if (line is None) == (user is None):
             raise CommandError("give exactly one of --line and --email")
-        credential, key = credentials.issue(
-            name=options["name"], line=line, user=user, rate_per_minute=options["rate_per_minute"]
-        )
+        try:
+            credential, key = credentials.issue(
+                name=options["name"], line=line, user=user, rate_per_minute=options["rate_per_minute"]
+            )
+        except credentials.StaffTokenRefused as refusal:
+            raise CommandError(str(refusal)) from None
         self.stdout.write(f"{credential}: {key}")
         self.stderr.write("Keep this key now: only its hash is stored, it cannot be shown again.")
