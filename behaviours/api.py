@@ -30,6 +30,8 @@ from config.api import (
     ERROR_SCHEMA,
     ApiError,
     IsLineSystemOfThisLine,
+    StrictDecimalField,
+    StrictIntegerField,
     StrictSerializer,
     error_fields,
     line_credential,
@@ -40,8 +42,8 @@ MAX_BULK_RECORDS = 10_000
 
 
 class AttributesSerializer(StrictSerializer):
-    occupants = serializers.IntegerField(required=False, min_value=2, max_value=8)
-    duration_minutes = serializers.DecimalField(required=False, max_digits=6, decimal_places=1, min_value=1)
+    occupants = StrictIntegerField(required=False, min_value=2, max_value=8)
+    duration_minutes = StrictDecimalField(required=False, max_digits=6, decimal_places=1, min_value=1)
     site = serializers.CharField(required=False, max_length=32)
 
 
@@ -271,8 +273,9 @@ class BulkResult(serializers.Serializer):
 class Unparseable:
     """A line of an uploaded file that is not JSON: refused with its reason, the rest goes on."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "malformed_json") -> None:
         self.message = message
+        self.code = code
 
 
 def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list[dict[str, Any]]:
@@ -288,7 +291,7 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list
             results[index] = {
                 "index": index,
                 "outcome": "refused",
-                "code": "malformed_json",
+                "code": row.code,
                 "message": row.message,
                 "fields": {},
             }
