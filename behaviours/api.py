@@ -30,9 +30,11 @@ from config.api import (
     ERROR_SCHEMA,
     ApiError,
     IsLineSystemOfThisLine,
+    StrictDateField,
     StrictDecimalField,
     StrictIntegerField,
     StrictSerializer,
+    Unparseable,
     error_fields,
     line_credential,
     line_or_404,
@@ -54,7 +56,7 @@ class RecordInput(StrictSerializer):
     quantity = serializers.CharField(
         max_length=32, help_text="A positive number with at most 3 decimals, as a string."
     )
-    occurred_on = serializers.DateField()
+    occurred_on = StrictDateField()
     region = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
     evidence_id = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
     attributes = AttributesSerializer(required=False, default=dict)
@@ -244,11 +246,11 @@ class RecordBehaviour(APIView):
     def post(self, request: Request, line: str) -> Response:
         business_line = line_or_404(line, request)
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200:
+        if not key or len(key) > 200 or not key.isprintable():
             raise ApiError(
                 status_code=400,
                 code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 characters) with every record.",
+                message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
             )
         data = _plain_row(request.data, bulk=False) or _record_input.run_validation(request.data)
         try:
@@ -268,14 +270,6 @@ class BulkResult(serializers.Serializer):
     code = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
     fields = serializers.DictField(required=False)  # type: ignore[assignment]  # the error format's name
-
-
-class Unparseable:
-    """A line of an uploaded file that is not JSON: refused with its reason, the rest goes on."""
-
-    def __init__(self, message: str, code: str = "malformed_json") -> None:
-        self.message = message
-        self.code = code
 
 
 def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list[dict[str, Any]]:

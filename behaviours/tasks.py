@@ -48,8 +48,7 @@ def run_import(import_id: str) -> str:
 
 
 def _run(job: ImportJob) -> None:
-    from behaviours.api import Unparseable
-    from config.api import strict_json_loads
+    from config.api import Unparseable, ndjson_row
 
     source = Path(job.path)
     results_path = source.with_suffix(".results.ndjson")
@@ -79,13 +78,7 @@ def _run(job: ImportJob) -> None:
             elif not line.strip():
                 continue
             else:
-                try:
-                    # utf-8-sig: a file saved with a byte order mark still reads from its first line.
-                    batch.append(strict_json_loads(line.decode("utf-8-sig")))
-                except UnicodeDecodeError:
-                    batch.append(Unparseable(gettext("The line is not UTF-8 text.")))
-                except ValueError as error:
-                    batch.append(Unparseable(gettext("not valid JSON: %(reason)s") % {"reason": error}))
+                batch.append(ndjson_row(line))
             number += 1
             if len(batch) >= PROGRESS_EVERY:
                 _record_batch(job, batch, number - len(batch), results)

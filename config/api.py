@@ -17,8 +17,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from drf_spectacular.utils import inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
@@ -102,22 +103,35 @@ class StrictJSONParser(JSONParser):
             raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
 
 
+class Unparseable:
+    """An NDJSON line that is not a JSON value this API accepts: refused with its reason in
+    the line's own result, while the other lines go on."""
+
+    def __init__(self, message: str, code: str = "malformed_json") -> None:
+        self.message = message
+        self.code = code
+
+
+def ndjson_row(line: bytes) -> Any:
+    """One NDJSON line's value, or Unparseable with the reason."""
+    try:
+        # utf-8-sig: a file saved with a byte order mark still reads from its first line.
+        return strict_json_loads(line.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return Unparseable(gettext("The line is not UTF-8 text."))
+    except JSONRefused as error:
+        return Unparseable(gettext("The line is not valid JSON: %(reason)s") % {"reason": error})
+
+
 class NDJSONParser(BaseParser):
-    """One JSON value per line (bulk ingestion). Lines end with a newline only: the other
-    characters str.splitlines() breaks at may stand inside a JSON string."""
+    """One JSON value per line (bulk ingestion); a line that is not JSON becomes Unparseable,
+    refused in its own result. Lines end with a newline only: the other characters
+    str.splitlines() breaks at may stand inside a JSON string."""
 
     media_type = "application/x-ndjson"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        rows = []
-        for number, line in enumerate(_text(stream).split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(strict_json_loads(line))
-            except JSONRefused as error:
-                raise exceptions.ParseError(f"Line {number} is not valid JSON: {error}") from None
-        return rows
+        return [ndjson_row(line) for line in stream.read().split(b"\n") if line.strip()]
 
 
 # Numbers sent as text are read as ASCII digits only: int() and Decimal() would also take
@@ -150,6 +164,15 @@ class StrictDecimalField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class StrictDateField(serializers.DateField):
+    """A day as ASCII text: Django's date parsing would also read other scripts' digits."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a typo is an error instead of silently ignored."""
 
@@ -159,6 +182,27 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["This field is not known."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """JSON in UTF-8. An answer may echo text from the request (an unknown field's name, a
+    code), and a lone surrogate in it cannot be encoded as UTF-8: that answer is written with
+    \\u escapes instead."""
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            return _ASCII_JSON.render(data, accepted_media_type, renderer_context)
+
+
+class _ASCIIJSONRenderer(renderers.JSONRenderer):
+    ensure_ascii = True
+
+
+_ASCII_JSON = _ASCIIJSONRenderer()
 
 
 # --- Who is calling ----------------------------------------------------------------------------

@@ -116,11 +116,11 @@ class Redeem(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200:
+        if not key or len(key) > 200 or not key.isprintable():
             raise ApiError(
                 status_code=400,
                 code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 characters).",
+                message="Send an Idempotency-Key header (1 to 200 printable characters).",
             )
         form = RedeemInput(data=request.data)
         form.is_valid(raise_exception=True)
