@@ -537,8 +537,9 @@ def import_output(job: ImportJob) -> dict[str, Any]:
         "held": job.held,
         "refused": job.refused,
         "error": job.error,
+        # A failed import has the results of the lines it recorded before it stopped.
         "results_url": f"/api/v1/lines/{job.line.code}/imports/{job.pk}/results"
-        if job.status == "done"
+        if job.status == "done" or (job.status == "failed" and job.results_path)
         else None,
     }
 
@@ -628,7 +629,7 @@ class ImportResults(APIView):
     def get(self, request: Request, line: str, import_id: uuid.UUID) -> Any:
         from django.http import FileResponse
 
-        job = ImportJob.objects.filter(pk=import_id, line__code=line, status="done").first()
+        job = ImportJob.objects.filter(pk=import_id, line__code=line, status__in=["done", "failed"]).first()
         if job is None or not Path(job.results_path).is_file():
             raise ApiError(status_code=404, code="not_found", message="No finished import with results here.")
         return FileResponse(Path(job.results_path).open("rb"), content_type="application/x-ndjson")
