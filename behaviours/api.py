@@ -31,7 +31,11 @@ from config.api import (
     ERROR_SCHEMA,
     ApiError,
     IsLineSystemOfThisLine,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
     StrictSerializer,
+    Unparseable,
     error_fields,
     line_credential,
     line_or_404,
@@ -41,8 +45,8 @@ MAX_BULK_RECORDS = 10_000
 
 
 class AttributesSerializer(StrictSerializer):
-    occupants = serializers.IntegerField(required=False, min_value=2, max_value=8)
-    duration_minutes = serializers.DecimalField(required=False, max_digits=6, decimal_places=1, min_value=1)
+    occupants = StrictIntegerField(required=False, min_value=2, max_value=8)
+    duration_minutes = StrictDecimalField(required=False, max_digits=6, decimal_places=1, min_value=1)
     site = serializers.CharField(required=False, max_length=32)
 
 
@@ -53,7 +57,7 @@ class RecordInput(StrictSerializer):
     quantity = serializers.CharField(
         max_length=32, help_text="A positive number with at most 3 decimals, as a string."
     )
-    occurred_on = serializers.DateField()
+    occurred_on = StrictDateField()
     region = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
     evidence_id = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
     attributes = AttributesSerializer(required=False, default=dict)
@@ -243,11 +247,11 @@ class RecordBehaviour(APIView):
     def post(self, request: Request, line: str) -> Response:
         business_line = line_or_404(line, request)
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200:
+        if not key or len(key) > 200 or not key.isprintable():
             raise ApiError(
                 status_code=400,
                 code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 characters) with every record.",
+                message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
             )
         data = _plain_row(request.data, bulk=False) or _record_input.run_validation(request.data)
         try:
@@ -269,13 +273,6 @@ class BulkResult(serializers.Serializer):
     fields = serializers.DictField(required=False)  # type: ignore[assignment]  # the error format's name
 
 
-class Unparseable:
-    """A line of an uploaded file that is not JSON: refused with its reason, the rest goes on."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
 def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list[dict[str, Any]]:
     """A result per record. Rows are checked one by one, then recorded set-based in parts of
     about `chunk` rows (one transaction each, two side by side), so partial success is kept and
@@ -289,7 +286,7 @@ def bulk_results(line: BusinessLine, rows: list[Any], chunk: int = 2500) -> list
             results[index] = {
                 "index": index,
                 "outcome": "refused",
-                "code": "malformed_json",
+                "code": row.code,
                 "message": row.message,
                 "fields": {},
             }
@@ -555,8 +552,9 @@ def import_output(job: ImportJob) -> dict[str, Any]:
         "held": job.held,
         "refused": job.refused,
         "error": job.error,
+        # A failed import has the results of the lines it recorded before it stopped.
         "results_url": f"/api/v1/lines/{job.line.code}/imports/{job.pk}/results"
-        if job.status == "done"
+        if job.status == "done" or (job.status == "failed" and job.results_path)
         else None,
     }
 
@@ -646,7 +644,7 @@ class ImportResults(APIView):
     def get(self, request: Request, line: str, import_id: uuid.UUID) -> Any:
         from django.http import FileResponse
 
-        job = ImportJob.objects.filter(pk=import_id, line__code=line, status="done").first()
+        job = ImportJob.objects.filter(pk=import_id, line__code=line, status__in=["done", "failed"]).first()
         if job is None or not Path(job.results_path).is_file():
             raise ApiError(status_code=404, code="not_found", message="No finished import with results here.")
         return FileResponse(Path(job.results_path).open("rb"), content_type="application/x-ndjson")

@@ -12,6 +12,7 @@ The rules (DESIGN.md, "Quantification"):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -119,22 +120,53 @@ def resolve_factor(rows: Iterable[FactorRow], *, activity: str, chain: Sequence[
     )
 
 
+# A quantity as text: ASCII digits, an optional sign (so that "-3" is told it must be
+# positive) and a decimal point. No exponents, digit separators or other scripts' digits,
+# which Decimal() would accept ("1e999999999", "1_000", "١٢").
+_QUANTITY_TEXT = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?", re.ASCII)
+# Below this, with 3 decimals, every quantity fits the records' numeric(15, 3).
+QUANTITY_LIMIT = Decimal("1e9")
+_THOUSANDTH = Decimal("0.001")
+
+
 def parse_quantity(text: str | Decimal | int) -> Decimal:
-    """A quantity as people and systems send it: positive, finite, at most 3 decimals."""
-    try:
-        quantity = Decimal(str(text).strip())
-    except ArithmeticError:
-        raise QuantificationError(f"The quantity {text!r} is not a number.") from None
-    if not quantity.is_finite():
-        raise QuantificationError(f"The quantity {text!r} is not a finite number.")
+    """A quantity as people and systems send it: positive, finite, at most 3 decimals, under a
+    billion. Text is read strictly (see _QUANTITY_TEXT), so that what is recorded is what was
+    written and no conversion can overflow or round to zero."""
+    if isinstance(text, Decimal):
+        if not text.is_finite():
+            raise QuantificationError(f"The quantity {text} is not a finite number.")
+        return _checked_quantity(text, str(text))
+    if isinstance(text, int) and not isinstance(text, bool):
+        # Compared before converting: a huge int's text is refused by Python itself.
+        if text >= QUANTITY_LIMIT:
+            raise QuantificationError("The quantity is too large to be a real action.")
+        return _checked_quantity(Decimal(text), str(text))
+    if not isinstance(text, str):
+        raise QuantificationError(f"The quantity {text!r} is not a number.")
+    written = text.strip()
+    match = _QUANTITY_TEXT.fullmatch(written)
+    if match is None or not (match[2] or match[3]):
+        raise QuantificationError(f"The quantity {written!r} is not a number.")
+    sign, whole, fraction = match[1], match[2].lstrip("0"), (match[3] or "").rstrip("0")
+    # Judged on the digits before Decimal() reads them, however many there are.
+    if len(whole) > len(str(int(QUANTITY_LIMIT))):
+        raise QuantificationError(f"The quantity {written} is too large to be a real action.")
+    if len(fraction) > 3:
+        raise QuantificationError(f"The quantity {written} has more than 3 decimal places.")
+    return _checked_quantity(Decimal(f"{sign}{whole or 0}.{fraction or 0}"), written)
+
+
+def _checked_quantity(quantity: Decimal, written: str) -> Decimal:
     if quantity <= 0:
-        raise QuantificationError(f"The quantity must be positive, not {text}.")
-    exponent = quantity.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -3:
-        raise QuantificationError(f"The quantity {text} has more than 3 decimal places.")
-    if quantity >= Decimal("1e9"):
-        raise QuantificationError(f"The quantity {text} is too large to be a real action.")
-    return quantity.quantize(Decimal("0.001"))
+        raise QuantificationError(f"The quantity must be positive, not {written}.")
+    if quantity >= QUANTITY_LIMIT:
+        raise QuantificationError(f"The quantity {written} is too large to be a real action.")
+    # Safe now that it is under the limit: quantizing cannot overflow the context's precision.
+    exact = quantity.quantize(_THOUSANDTH)
+    if exact != quantity:
+        raise QuantificationError(f"The quantity {written} has more than 3 decimal places.")
+    return exact
 
 
 def compute(

@@ -3,57 +3,100 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from behaviours.models import ImportJob
 
 # Rows per bulk_results call (and per progress update): two of its parts of 2,500, side by side.
 PROGRESS_EVERY = 5000
+# The longest line an import reads (a record is a few hundred bytes); a longer one is refused.
+MAX_LINE_BYTES = 1 << 20
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="behaviours.run_import", acks_late=True)
 def run_import(import_id: str) -> str:
     """Record an uploaded NDJSON file. Safe to run again: every record carries its own
-    idempotency key, so a restarted import replays what was done and continues."""
-    from behaviours.api import Unparseable
-    from config.api import strict_json_loads
-
+    idempotency key, so a restarted import replays what was done and continues. It ends
+    `done` with a result per line, whatever the lines hold, or `failed` with the reason."""
     job = ImportJob.objects.select_related("line").get(pk=import_id)
     if job.status == "done":
         return job.status
+    try:
+        _run(job)
+    except Exception as error:
+        # Whatever stopped it, the import must not be left `running`: the lines recorded so
+        # far stay recorded (and their results written); sent again, they come back as replays.
+        logger.exception("import %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status="failed",
+            error=(gettext("The import stopped: %(reason)s") % {"reason": error})[:500],
+            finished_at=timezone.now(),
+        )
+        return "failed"
+    ImportJob.objects.filter(pk=job.pk).update(status="done", finished_at=timezone.now())
+    return "done"
+
+
+def _run(job: ImportJob) -> None:
+    from config.api import Unparseable, ndjson_row
+
     source = Path(job.path)
     results_path = source.with_suffix(".results.ndjson")
+    with source.open("rb") as counting:
+        total = sum(1 for line in _lines(counting) if line is None or line.strip())
     ImportJob.objects.filter(pk=job.pk).update(
         status="running",
         processed=0,
         accepted=0,
         held=0,
         refused=0,
+        error="",
         results_path=str(results_path),
-        total=sum(1 for line in source.open("rb") if line.strip()),
+        total=total,
     )
     batch: list[object] = []
-    with source.open(encoding="utf-8", errors="replace") as lines, results_path.open("w") as results:
+    with source.open("rb") as lines, results_path.open("w") as results:
         number = 0
-        for text in lines:
-            if not text.strip():
+        for line in _lines(lines):
+            if line is None:
+                batch.append(
+                    Unparseable(
+                        gettext("The line is longer than %(limit)s bytes.") % {"limit": MAX_LINE_BYTES},
+                        code="line_too_long",
+                    )
+                )
+            elif not line.strip():
                 continue
-            try:
-                batch.append(strict_json_loads(text))
-            except ValueError as error:
-                batch.append(Unparseable(f"not valid JSON: {error}"))
+            else:
+                batch.append(ndjson_row(line))
             number += 1
             if len(batch) >= PROGRESS_EVERY:
                 _record_batch(job, batch, number - len(batch), results)
                 batch = []
         if batch:
             _record_batch(job, batch, number - len(batch), results)
-    ImportJob.objects.filter(pk=job.pk).update(status="done", finished_at=timezone.now())
-    return "done"
+
+
+def _lines(source: BinaryIO) -> Iterator[bytes | None]:
+    """The file's lines, split at newlines only (as NDJSON is); None for a line longer than
+    MAX_LINE_BYTES, which is read past without being held in memory."""
+    while line := source.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := source.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
 
 
 def _record_batch(job: ImportJob, rows: list[object], offset: int, results: object) -> None:

@@ -18,6 +18,8 @@ from config.api import (
     IsLineSystemOfThisLineOrStaff,
     IsPerson,
     IsStaff,
+    StrictDateField,
+    StrictIntegerField,
     StrictSerializer,
     line_or_404,
 )
@@ -59,8 +61,8 @@ class MyAccounts(APIView):
 
 
 class StatementQuery(StrictSerializer):
-    cursor = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
+    cursor = StrictIntegerField(required=False, min_value=1, max_value=2**62)
+    limit = StrictIntegerField(required=False, min_value=1, max_value=500, default=50)
     unit = serializers.ChoiceField(choices=["gCO2e", "points"], required=False)
 
 
@@ -119,8 +121,8 @@ class MyStatement(APIView):
 
 class TotalsQuery(StrictSerializer):
     period = serializers.ChoiceField(choices=list(selectors.PERIODS), default="month")
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = StrictDateField(required=False)
+    end = StrictDateField(required=False)
     unit = serializers.ChoiceField(choices=["gCO2e", "points"], required=False)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:

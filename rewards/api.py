@@ -11,7 +11,14 @@ from rest_framework.views import APIView
 
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.services import LedgerError
-from config.api import ERROR_SCHEMA, ApiError, IsPerson, StrictSerializer, line_or_404
+from config.api import (
+    ERROR_SCHEMA,
+    ApiError,
+    IsPerson,
+    StrictIntegerField,
+    StrictSerializer,
+    line_or_404,
+)
 from rewards import selectors, services
 from rewards.models import GreenRight, Redemption
 
@@ -61,7 +68,7 @@ class GreenRights(APIView):
 
 
 class RedeemInput(StrictSerializer):
-    green_right = serializers.IntegerField(min_value=1, max_value=2**62)
+    green_right = StrictIntegerField(min_value=1, max_value=2**62)
 
 
 class RedemptionOutput(serializers.Serializer):
@@ -113,11 +120,11 @@ class Redeem(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200:
+        if not key or len(key) > 200 or not key.isprintable():
             raise ApiError(
                 status_code=400,
                 code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 characters).",
+                message="Send an Idempotency-Key header (1 to 200 printable characters).",
             )
         form = RedeemInput(data=request.data)
         form.is_valid(raise_exception=True)
