@@ -56,8 +56,9 @@ def test_a_line_operator_sees_only_their_line(client: Client, activity, make_sta
     html = page(client, "/staff/")
     assert 'data-testid="operational-kg">0.000 kg' in html and 'data-testid="ecosystem-kg">0.467 kg' in html
     assert "implausible speed" not in page(client, "/review/")  # the held record is the employees line's
+    # Another line's record is answered as a missing one (404), not as forbidden.
     response = client.post(f"/review/{activity.pk}/decision/", {"decision": "approve"}, secure=True)
-    assert response.status_code == 403
+    assert response.status_code == 404
     activity.refresh_from_db()
     assert activity.status == RecordStatus.PENDING_REVIEW
 
