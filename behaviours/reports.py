@@ -28,8 +28,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from behaviours import rollup
-from config.spreadsheet import safe_row
 from carbon_accounts.models import Audience
+from config.spreadsheet import safe_row
 
 OGL_NOTICE = (
     "UK emission factors: contains public sector information licensed under the Open Government "
@@ -235,9 +235,7 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
             ]
         )
     write([])
-    write(
-        ["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."]
-    )
+    write(["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."])
     write([OGL_NOTICE])
 
 
@@ -278,7 +276,7 @@ def write_xlsx(
                     row.records,
                     row.reduction_g,
                     float(row.reduction_t),
-                ]
+                ],
             )
         total = section_totals[section]
         append(sheet, ["Total", "", "", "", total, total / 1_000_000])
@@ -287,7 +285,7 @@ def write_xlsx(
                 sheet,
                 [
                     "Customer (Scope 3+) reductions are reported apart and never added to the operational total."
-                ]
+                ],
             )
     report("totals by GHG category")
     by_category = workbook.create_sheet("By GHG category")
@@ -320,7 +318,7 @@ def write_xlsx(
                 factor.licence,
                 factor.status,
                 factor.records,
-            ]
+            ],
         )
     append(methodology, [OGL_NOTICE])
     about = workbook.create_sheet("About")

@@ -389,7 +389,7 @@ def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("review_queue")
     reviewer = request.user.get_username()
     try:

@@ -1,5 +1,5 @@
-from django.urls import path
 from csp.decorators import csp_update
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import config.api_schema  # noqa: F401 - registers the authentication schemes
@@ -14,7 +14,9 @@ urlpatterns = [
     # its page still carries a <style> block.
     path(
         "api/docs/",
-        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api_schema")),
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+        ),
         name="api_docs",
     ),
     path("api/v1/behaviours", behaviours_api.BehaviourCatalogue.as_view(), name="api_behaviours"),

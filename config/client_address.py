@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry our last proxy added."""
     remote = request.META.get("REMOTE_ADDR") or None

@@ -35,7 +35,7 @@ def _plain(value: Any, pattern: re.Pattern[str], longest: int) -> str:
 
 
 class PlainDecimalField(forms.DecimalField):
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return None
         return super().to_python(_plain(value, PLAIN_DECIMAL, LONGEST_NUMBER))
