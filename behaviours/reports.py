@@ -22,17 +22,22 @@ from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from behaviours import rollup
 from carbon_accounts.models import Audience
+from config.spreadsheet import safe_row
 
 OGL_NOTICE = (
     "UK emission factors: contains public sector information licensed under the Open Government "
     "Licence v3.0 (UK DESNZ greenhouse gas conversion factors)."
 )
+
+
+MICRO = Decimal("0.000001")  # tonnes, to the gram
 
 
 class PeriodError(ValueError):
@@ -46,23 +51,34 @@ class Period:
     end: date
 
 
+# Periods a report can be about; outside them a period is a typing slip (0000, 9999-Q4), and the
+# day after 9999-12-31 does not exist to end it.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
 def parse_period(text: str) -> Period:
-    """`2026-Q2`, `2026-05` or `2026`."""
+    """`2026-Q2`, `2026-05` or `2026`, in ASCII digits."""
     text = text.strip().upper()
-    if match := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        year, quarter = int(match[1]), int(match[2])
-        start = date(year, 3 * quarter - 2, 1)
-        end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
-    elif match := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        year, month = int(match[1]), int(match[2])
-        if not 1 <= month <= 12:
-            raise PeriodError(f"{text}: the month must be 01 to 12")
-        start = date(year, month, 1)
-        end = date(year + (month == 12), month % 12 + 1, 1)
-    elif match := re.fullmatch(r"(\d{4})", text):
-        start, end = date(int(match[1]), 1, 1), date(int(match[1]) + 1, 1, 1)
+    if match := re.fullmatch(r"([0-9]{4})-Q([1-4])", text):
+        year, first_month, months = int(match[1]), 3 * int(match[2]) - 2, 3
+    elif match := re.fullmatch(r"([0-9]{4})-([0-9]{2})", text):
+        year, first_month, months = int(match[1]), int(match[2]), 1
+        if not 1 <= first_month <= 12:
+            raise PeriodError(gettext("%(period)s: the month must be 01 to 12.") % {"period": text})
+    elif match := re.fullmatch(r"([0-9]{4})", text):
+        year, first_month, months = int(match[1]), 1, 12
     else:
-        raise PeriodError(f"{text!r} is not a period: use 2026-Q2, 2026-05 or 2026")
+        raise PeriodError(
+            gettext("%(period)r is not a period: use 2026-Q2, 2026-05 or 2026.") % {"period": text}
+        )
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(
+            gettext("%(period)s: the year must be from %(first)s to %(last)s.")
+            % {"period": text, "first": FIRST_YEAR, "last": LAST_YEAR}
+        )
+    start = date(year, first_month, 1)
+    after = first_month - 1 + months
+    end = date(year + after // 12, after % 12 + 1, 1)
     return Period(text, start, date.fromordinal(end.toordinal() - 1))
 
 
@@ -177,12 +193,16 @@ FACTOR_HEADERS = [
 
 def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase) -> None:
     writer = csv.writer(output)
-    writer.writerow([f"Reductions {period.label} ({period.start} to {period.end})"])
-    writer.writerow(HEADERS)
+
+    def write(row: list[Any]) -> None:
+        writer.writerow(safe_row(row))
+
+    write([f"Reductions {period.label} ({period.start} to {period.end})"])
+    write(HEADERS)
     rows = list(reduction_rows(period, line_ids))
     for section in ("operational", "ecosystem"):
         for row in (r for r in rows if r.section == section):
-            writer.writerow(
+            write(
                 [
                     row.section,
                     row.line,
@@ -190,15 +210,15 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
                     row.ghg_category,
                     row.records,
                     row.reduction_g,
-                    f"{row.reduction_t:.6f}",
+                    row.reduction_t.quantize(MICRO),
                 ]
             )
         total = totals(rows)[section]
-        writer.writerow([f"{section} total", "", "", "", "", total, f"{Decimal(total) / 1_000_000:.6f}"])
-    writer.writerow([])
-    writer.writerow(["methodology: factor rows used", *FACTOR_HEADERS[1:]])
+        write([f"{section} total", "", "", "", "", total, (Decimal(total) / 1_000_000).quantize(MICRO)])
+    write([])
+    write(["methodology: factor rows used", *FACTOR_HEADERS[1:]])
     for factor in factor_rows_used(period, line_ids):
-        writer.writerow(
+        write(
             [
                 factor.activity,
                 factor.region,
@@ -214,11 +234,9 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
                 factor.records,
             ]
         )
-    writer.writerow([])
-    writer.writerow(
-        ["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."]
-    )
-    writer.writerow([OGL_NOTICE])
+    write([])
+    write(["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."])
+    write([OGL_NOTICE])
 
 
 def write_xlsx(
@@ -227,6 +245,10 @@ def write_xlsx(
     """A write-only workbook: rows go to disk as they are written, memory stays flat."""
     report = progress or (lambda _step: None)
     workbook = Workbook(write_only=True)
+
+    def append(sheet: Any, row: list[Any]) -> None:
+        sheet.append(safe_row(row))
+
     bold = Font(bold=True)
 
     def header(sheet: Any, names: list[str]) -> None:
@@ -242,10 +264,11 @@ def write_xlsx(
     section_totals = totals(rows)
     for section, title in (("operational", "Operational"), ("ecosystem", "Ecosystem (Scope 3+)")):
         sheet = workbook.create_sheet(title)
-        sheet.append([f"{title} reductions, {period.label} ({period.start} to {period.end})"])
+        append(sheet, [f"{title} reductions, {period.label} ({period.start} to {period.end})"])
         header(sheet, HEADERS[1:])
         for row in (r for r in rows if r.section == section):
-            sheet.append(
+            append(
+                sheet,
                 [
                     row.line,
                     row.behaviour,
@@ -253,15 +276,16 @@ def write_xlsx(
                     row.records,
                     row.reduction_g,
                     float(row.reduction_t),
-                ]
+                ],
             )
         total = section_totals[section]
-        sheet.append(["Total", "", "", "", total, total / 1_000_000])
+        append(sheet, ["Total", "", "", "", total, total / 1_000_000])
         if section == "ecosystem":
-            sheet.append(
+            append(
+                sheet,
                 [
                     "Customer (Scope 3+) reductions are reported apart and never added to the operational total."
-                ]
+                ],
             )
     report("totals by GHG category")
     by_category = workbook.create_sheet("By GHG category")
@@ -274,12 +298,13 @@ def write_xlsx(
     for (section, category), grams in sorted(
         categories.items(), key=lambda item: (item[0][0] != "operational", item[0][1])
     ):
-        by_category.append([section, category, grams, grams / 1_000_000])
+        append(by_category, [section, category, grams, grams / 1_000_000])
     report("methodology: every factor row used")
     methodology = workbook.create_sheet("Methodology")
     header(methodology, FACTOR_HEADERS)
     for factor in factor_rows_used(period, line_ids):
-        methodology.append(
+        append(
+            methodology,
             [
                 factor.activity,
                 factor.region,
@@ -293,9 +318,9 @@ def write_xlsx(
                 factor.licence,
                 factor.status,
                 factor.records,
-            ]
+            ],
         )
-    methodology.append([OGL_NOTICE])
+    append(methodology, [OGL_NOTICE])
     about = workbook.create_sheet("About")
     for line in (
         f"Period: {period.label} ({period.start} to {period.end})",
@@ -304,7 +329,7 @@ def write_xlsx(
         "Recompute any record: manage.py quantify BEHAVIOUR QUANTITY --region R --date D",
         OGL_NOTICE,
     ):
-        about.append([line])
+        append(about, [line])
     report("writing the file")
     workbook.save(path)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from io import StringIO
@@ -71,7 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "access": access,
             "role_label": StaffRoleKind(access.role).label,
-            "chart_json": json.dumps(chart),
+            "chart": chart,
             "operational_kg": Decimal(operational_g) / 1000,
             "ecosystem_kg": Decimal(ecosystem_g) / 1000,
             "liability": [(line, rewards_selectors.points_liability(line_id=line.pk)) for line in lines],

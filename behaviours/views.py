@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -9,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,9 +18,10 @@ from django.views.decorators.http import require_POST
 
 from behaviours import quantify as pure
 from behaviours import selectors, services
-from behaviours.models import Behaviour, Region, SavedRoute
+from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
+from config.form_fields import PlainDateField, PlainDecimalField, PlainIntegerField
 from rewards import selectors as rewards_selectors
 
 FIELD_OF_REFUSAL = {
@@ -37,26 +37,16 @@ FIELD_OF_REFUSAL = {
 }
 
 
-class DayInput(forms.DateInput):
-    """A browser date picker reads only ISO days (2026-12-01), whatever the page's language;
-    Chinese formatting (2026/12/01) would leave it empty and the form would refuse its default."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 class CalculatorForm(forms.Form):
     behaviour = forms.ModelChoiceField(
         queryset=Behaviour.objects.filter(accrues_reduction=True), to_field_name="code", label=_("Behaviour")
     )
-    quantity = forms.DecimalField(
+    quantity = PlainDecimalField(
         label=_("Quantity"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3
     )
     region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("Region"), initial="GLOBAL")
-    day = forms.DateField(label=_("Date"), widget=DayInput())
-    occupants = forms.IntegerField(label=_("Occupants (carpool)"), min_value=2, max_value=8, required=False)
+    day = PlainDateField(label=_("Date"))
+    occupants = PlainIntegerField(label=_("Occupants (carpool)"), min_value=2, max_value=8, required=False)
 
 
 def methodology(request: HttpRequest) -> HttpResponse:
@@ -97,17 +87,21 @@ def methodology(request: HttpRequest) -> HttpResponse:
 class RecordForm(forms.Form):
     account = forms.TypedChoiceField(label=_("Account"), coerce=int)
     behaviour = forms.ChoiceField(label=_("What did you do?"))
-    quantity = forms.CharField(label=_("How much"), help_text=_("In the unit shown next to the behaviour."))
+    quantity = PlainDecimalField(
+        label=_("How much"),
+        help_text=_("In the unit shown next to the behaviour."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
     round_trip = forms.BooleanField(label=_("Round trip (counts the distance twice)"), required=False)
-    occurred_on = forms.DateField(label=_("Date"), widget=DayInput())
-    occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
-    duration_minutes = forms.IntegerField(
+    occurred_on = PlainDateField(label=_("Date"))
+    occupants = PlainIntegerField(label=_("People in the car (carpool only)"), required=False)
+    duration_minutes = PlainIntegerField(
         label=_("Duration in minutes (optional)"), required=False, min_value=1
     )
     evidence_id = forms.CharField(
         label=_("Evidence id (ticket, ride or order number)"), required=False, max_length=120
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, accounts: list[Any], category: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -150,12 +144,10 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "car_kilometres": kilometres,
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
-            "trend_json": json.dumps(
-                {
-                    "months": [m.strftime("%Y-%m") for m, _g in trend],
-                    "kg": [round(g / 1000, 3) for _m, g in trend],
-                }
-            ),
+            "trend": {
+                "months": [m.strftime("%Y-%m") for m, _g in trend],
+                "kg": [round(g / 1000, 3) for _m, g in trend],
+            },
         },
     )
 
@@ -177,17 +169,19 @@ class CommuteForm(forms.Form):
         label=_("My usual routes"), coerce=int, required=False, widget=forms.RadioSelect
     )
     mode = forms.ChoiceField(label=_("How did you travel?"))
-    distance = forms.CharField(label=_("Distance one way (km)"))
+    distance = PlainDecimalField(
+        label=_("Distance one way (km)"), widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
     round_trip = forms.BooleanField(label=_("Round trip (there and back)"), required=False, initial=True)
-    occurred_on = forms.DateField(label=_("Date"), widget=DayInput())
-    occupants = forms.IntegerField(label=_("People in the car (carpool only)"), required=False)
+    occurred_on = PlainDateField(label=_("Date"))
+    occupants = PlainIntegerField(label=_("People in the car (carpool only)"), required=False)
     evidence_id = forms.CharField(
         label=_("Ticket, ride or order number (optional)"), required=False, max_length=120
     )
     save_as = forms.CharField(
         label=_("Save as a usual route named (optional)"), required=False, max_length=60
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, routes: list[SavedRoute], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -330,12 +324,19 @@ def _record_message(record: Any) -> str:
     return text
 
 
+class RecordFilterForm(forms.Form):
+    behaviour = forms.ModelChoiceField(queryset=Behaviour.objects.all(), to_field_name="code", required=False)
+
+
 @login_required
 def my_records(request: HttpRequest) -> HttpResponse:
     account_ids = [a.pk for a in ledger_selectors.personal_accounts_of(request.user)]
     records = selectors.records_of(account_ids=account_ids)
-    if request.GET.get("behaviour"):
-        records = records.filter(behaviour_id=request.GET["behaviour"])
+    filters = RecordFilterForm(request.GET)
+    if not filters.is_valid():
+        raise BadRequest(gettext("This list cannot be filtered by that behaviour."))
+    if filters.cleaned_data["behaviour"] is not None:
+        records = records.filter(behaviour=filters.cleaned_data["behaviour"])
     records = records[:200]
     return render(request, "behaviours/my_records.html", {"records": records})
 
@@ -369,21 +370,37 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    reason = forms.CharField(label=_("Reason for rejecting"), required=False, max_length=300)
+
+
 @staff_page(write=True)
 @require_POST
 def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
     access: Access = request.staff_access  # type: ignore[attr-defined]
-    record = selectors.review_queue().filter(pk=record_id).first()
-    if record is not None and not access.sees_line(record.line_id):
-        raise PermissionDenied("This record belongs to another business line.")
+    # Another line's record is answered exactly as a missing one: its status is not theirs to learn.
+    visible = BehaviourRecord.objects.filter(pk=record_id)
+    if access.line_ids is not None:
+        visible = visible.filter(line_id__in=access.line_ids)
+    if not visible.exists():
+        raise Http404
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect("review_queue")
     reviewer = request.user.get_username()
     try:
-        if request.POST.get("decision") == "approve":
+        if form.cleaned_data["decision"] == "approve":
             services.approve(record_id=record_id, reviewer=reviewer)
             messages.success(request, gettext("Record %(id)s approved and counted.") % {"id": record_id})
         else:
-            services.reject(record_id=record_id, reviewer=reviewer, reason=request.POST.get("reason", ""))
+            services.reject(record_id=record_id, reviewer=reviewer, reason=form.cleaned_data["reason"])
             messages.success(request, gettext("Record %(id)s rejected.") % {"id": record_id})
     except services.RecordRefused as refusal:
         messages.error(request, refusal.message)
+    except BehaviourRecord.DoesNotExist:
+        raise Http404 from None
     return redirect("review_queue")

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 
 from carbon_accounts import selectors
 from carbon_accounts.models import Account, Audience
+from config.form_fields import PlainIntegerField
+
+
+class StatementPagingForm(forms.Form):
+    # The last transfer id of the page before (selectors.statement's keyset cursor).
+    cursor = PlainIntegerField(required=False, min_value=1)
+
+
+class LeaderboardForm(forms.Form):
+    on_leaderboard = forms.BooleanField(required=False)
 
 
 @login_required
@@ -16,9 +28,10 @@ def account_statement(request: HttpRequest, account_id: int) -> HttpResponse:
     account = selectors.personal_accounts_of(request.user).filter(pk=account_id).first()
     if account is None:
         raise Http404
-    raw_cursor = request.GET.get("cursor", "")
-    cursor = int(raw_cursor) if raw_cursor.isdigit() and len(raw_cursor) < 19 else None
-    page = selectors.statement(account_id=account.pk, cursor=cursor, limit=50)
+    paging = StatementPagingForm(request.GET)
+    if not paging.is_valid():
+        raise BadRequest(gettext("This link to older movements is not valid."))
+    page = selectors.statement(account_id=account.pk, cursor=paging.cleaned_data["cursor"], limit=50)
     return render(request, "carbon_accounts/statement.html", {"account": account, "page": page})
 
 
@@ -29,7 +42,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     if account is None:
         return render(request, "carbon_accounts/leaderboard.html", {"account": None})
     if request.method == "POST":
-        shown = request.POST.get("on_leaderboard") == "on"
+        choice = LeaderboardForm(request.POST)
+        if not choice.is_valid():
+            raise BadRequest(gettext("This choice could not be read."))
+        shown = choice.cleaned_data["on_leaderboard"]
         Account.objects.filter(pk=account.pk).update(on_leaderboard=shown)
         messages.success(
             request,

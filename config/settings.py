@@ -16,6 +16,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.sign_in_limits import sign_in_rate_limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "config",
     "carbon_accounts",
     "rewards",
@@ -65,6 +68,7 @@ MIDDLEWARE = [
     "config.request_log.RequestLogMiddleware",
     "config.api.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -75,7 +79,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "config.staff_two_factor.StaffTwoFactorMiddleware",
+    "config.request_guard.NulCharacterGuardMiddleware",
 ]
+
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -175,13 +181,17 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
-# Repeated failed sign-ins are throttled per user and per IP (counted in the shared cache).
-ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
-    "login": "30/m/ip",
-    "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
-}
+# --- Client address and sign-in throttling (config/sign_in_limits.py, docs/configuration.md) --
+# X-Forwarded-For is read only past the proxies we run; with none trusted, REMOTE_ADDR is the
+# client's. Failed sign-ins count per account always, and per address only when it is known
+# to be the client's (counted in the shared cache).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+SIGN_IN_LIMITS_PER_ADDRESS = env.bool("SIGN_IN_LIMITS_PER_ADDRESS", default=TRUSTED_PROXY_COUNT > 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ACCOUNT_RATE_LIMITS = sign_in_rate_limits(
+    per_address=SIGN_IN_LIMITS_PER_ADDRESS, login_failed=env.str("LOGIN_FAILED_RATE_LIMIT", default=None)
+)
+ACCOUNT_ADAPTER = "config.client_address.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="1+N Carbon Account")
 # A code typed in the last seconds of its 30-second step reaches us in the next one; RFC 6238
@@ -242,6 +252,25 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+# Scripts and styles come only from our own static files: no page has inline script, event
+# handler or style attribute. data: images are allauth's TOTP QR code. The API docs page
+# (config/api_urls.py) relaxes styles for Swagger UI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -280,6 +309,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
+# The API's per-address throttle reads the client's address as sign-in throttling does.
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 

@@ -11,16 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from carbon_accounts.models import BusinessLine
 from carbon_accounts.roles import Access, staff_page
+from config.form_fields import PlainIntegerField
 from exchange_bridge import client, services
 from exchange_bridge.models import FilingBatch, FilingItem, ItemStatus, ReconciliationRun, Retirement
 
 
 class RetirementForm(forms.Form):
     line = forms.ModelChoiceField(queryset=BusinessLine.objects.all(), label=_("Certified tonnes of"))
-    tonnes = forms.IntegerField(min_value=1, label=_("Tonnes to retire"))
+    tonnes = PlainIntegerField(min_value=1, label=_("Tonnes to retire"))
     beneficiary = forms.CharField(max_length=200, label=_("Beneficiary"))
     purpose = forms.CharField(max_length=300, label=_("Purpose"))
-    retirement_ref = forms.CharField(widget=forms.HiddenInput)
+    retirement_ref = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
 
 @staff_page(write=True)

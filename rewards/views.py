@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import uuid
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from carbon_accounts import selectors as ledger_selectors
@@ -32,6 +34,10 @@ def green_rights(request: HttpRequest) -> HttpResponse:
     )
 
 
+class RedeemForm(forms.Form):
+    request_key = forms.CharField(required=False, max_length=100)
+
+
 @login_required
 @require_POST
 def redeem(request: HttpRequest, right_id: int) -> HttpResponse:
@@ -43,7 +49,12 @@ def redeem(request: HttpRequest, right_id: int) -> HttpResponse:
     )
     if right is None or account is None:
         raise Http404
-    key = request.POST.get("request_key", "")[:100] or uuid.uuid4().hex
+    form = RedeemForm(request.POST)
+    if not form.is_valid():
+        # Only a tampered or damaged page sends a key that is not ours; nothing is redeemed.
+        messages.error(request, gettext("This request could not be read; please try again."))
+        return redirect("green_rights")
+    key = form.cleaned_data["request_key"] or uuid.uuid4().hex
     try:
         outcome = services.redeem(account=account, green_right_id=right.pk, idempotency_key=key)
     except LedgerError as refusal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -57,8 +58,9 @@ def test_a_line_operator_sees_only_their_line(client: Client, activity, make_sta
     html = page(client, "/staff/")
     assert 'data-testid="operational-kg">0.000 kg' in html and 'data-testid="ecosystem-kg">0.467 kg' in html
     assert "implausible speed" not in page(client, "/review/")  # the held record is the employees line's
+    # Another line's record is answered as a missing one (404), not as forbidden.
     response = client.post(f"/review/{activity.pk}/decision/", {"decision": "approve"}, secure=True)
-    assert response.status_code == 403
+    assert response.status_code == 404
     activity.refresh_from_db()
     assert activity.status == RecordStatus.PENDING_REVIEW
 
@@ -154,7 +156,12 @@ def test_an_operator_exports_only_their_line(client: Client, activity, make_staf
 
 def test_a_bad_period_is_a_form_error(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
     sign_in_staff(client, make_staff("sustainability_office"))
-    response = client.get("/staff/export", {"period": "2026-Q5", "format": "xlsx"}, secure=True)
+    response = client.get(
+        "/staff/export",
+        {"period": "2026-Q5", "format": "xlsx"},
+        secure=True,
+        headers={"accept-language": "en"},
+    )
     assert response.status_code == 400
     assert "is not a period" in response.content.decode()
 
@@ -208,3 +215,35 @@ def test_rewards_page_shows_what_each_line_owes(client: Client, activity, make_s
     for line in BusinessLine.objects.all():
         assert f'data-testid="owed-{line.code}"><strong>{points_liability(line_id=line.pk)}<' in html
     assert BehaviourRecord.objects.exists()
+
+
+def test_a_decision_on_a_missing_or_foreign_record_is_the_same_404(
+    client: Client, activity, make_staff, reference, record
+) -> None:  # type: ignore[no-untyped-def]
+    accepted = record("commute_metro", "2", region="GB").record  # an accepted record of the employees line
+    client.force_login(make_staff("line_operator", reference["bank"]))
+    answers = [
+        client.post(
+            f"/review/{record_id}/decision/",
+            {"decision": decision},
+            secure=True,
+            headers={"accept-language": "en"},
+        )
+        for record_id in (activity.pk, accepted.pk, 987654321, 99999999999999999999999)
+        for decision in ("approve", "reject")
+    ]
+    assert {response.status_code for response in answers} == {404}
+    # Nothing tells them apart (but the form token, masked anew on every page, and the address).
+    pages = {
+        re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"|/review/[0-9]+/', "", r.content.decode())
+        for r in answers
+    }
+    assert len(pages) == 1
+    activity.refresh_from_db()
+    assert activity.status == RecordStatus.PENDING_REVIEW
+
+
+def test_the_office_deciding_on_a_missing_record_gets_a_404(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(make_staff("sustainability_office"))
+    response = client.post("/review/987654321/decision/", {"decision": "approve"}, secure=True)
+    assert response.status_code == 404

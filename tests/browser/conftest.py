@@ -64,8 +64,16 @@ def phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-
     )
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Chromium reports what the Content-Security-Policy blocked on the console: any such report
+    # is a script, handler or style that silently did not run.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
+    assert blocked == []
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -147,3 +147,20 @@ def test_an_admin_signs_in_with_two_factor_and_downloads_the_xlsx(
     assert operational_total == ledger["employees"] == 1349
     assert ecosystem_total == ledger["bank"] == 467
     context.close()
+
+
+def test_the_charts_menu_and_api_docs_work_under_the_content_security_policy(phone, record) -> None:  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    person = record("commute_metro", "10", region="GB").record.account.holder
+    EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
+    sign_in(phone, person.email, PASSWORD)
+    phone.wait_for_url("**/me/")
+    phone.wait_for_function("document.querySelector('#trend-chart').width > 0")  # the trend is drawn
+    assert phone.evaluate("document.documentElement.classList.contains('js')")
+    phone.get_by_role("button", name="Menu").click()
+    assert phone.get_by_role("button", name="Menu").get_attribute("aria-expanded") == "true"
+    assert phone.get_by_role("link", name="Log a commute").first.is_visible()
+    # Swagger UI: its start-up script is a file of its own, and it lists the operations.
+    phone.goto("/api/docs/")
+    phone.get_by_text("/api/v1/behaviours", exact=True).first.wait_for()
