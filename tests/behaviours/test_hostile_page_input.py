@@ -24,6 +24,7 @@ from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Transfer
 from exchange_bridge.models import Retirement
 from rewards.models import GreenRight, Redemption
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 # The examples of one test share its database (and its fixtures).
@@ -246,7 +247,7 @@ def test_the_statement_records_and_leaderboard(employee, cursor: str, behaviour:
 @pytest.fixture
 def office(reference, make_staff) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     return client
 
 

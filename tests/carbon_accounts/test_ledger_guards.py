@@ -32,7 +32,9 @@ def history(record, reference):  # type: ignore[no-untyped-def]
         cost_points=1,
         valid_from=timezone.localdate() - timedelta(days=1),
     )
-    redemption = rewards.redeem(account=saved.account, green_right_id=right.pk, idempotency_key="r1")
+    redemption = rewards.redeem(
+        account=saved.account, green_right_id=right.pk, idempotency_key="r1"
+    ).redemption
     second = record("commute_metro", "10", region="GB", line="employees").record
     PointsAward.objects.filter(source_id=str(second.pk)).update(expires_on=timezone.localdate())
     rewards.expire_points(today=timezone.localdate() + timedelta(days=1))

@@ -16,6 +16,7 @@ from carbon_accounts.selectors import balance
 from exchange_bridge import services
 from exchange_bridge.models import BatchState, FilingBatch, Retirement
 from tests.api.test_idempotency_races import race
+from tests.conftest import sign_in_staff
 from tests.exchange_bridge.conftest import membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +54,7 @@ def test_a_retirement_form_sent_four_times_at_once_retires_once(  # type: ignore
     line = batch.line
     assert services.certified_tonnes_available(line=line) == 4
     staff = Client()
-    staff.force_login(make_staff("sustainability_office"))
+    sign_in_staff(staff, make_staff("sustainability_office"))
     reference = staff.get("/filings/", secure=True).context["form"].initial["retirement_ref"]
     # Every tonne left: a repeat answered after the first would find none to retire.
     fields = {
