@@ -54,7 +54,9 @@ def test_a_verified_work_email_joins_the_employees_line_in_one_tap(
     assert "Welcome! You have joined Employees." in response.content.decode()
     assert _accounts(user) == ["employees"]
     # A second tap changes nothing.
-    client.post("/me/join/", {"action": "email", "line": lines["employees"].pk, "email": user.email}, secure=True)
+    client.post(
+        "/me/join/", {"action": "email", "line": lines["employees"].pk, "email": user.email}, secure=True
+    )
     assert _accounts(user) == ["employees"]
 
 
@@ -161,7 +163,9 @@ def test_expired_and_wrong_codes_are_refused_and_guessing_is_throttled(
 def test_a_code_for_someone_already_linked_is_refused(lines: dict[str, BusinessLine], person) -> None:  # type: ignore[no-untyped-def]
     first, second = person("first@gmail.example"), person("second@gmail.example")
     services.open_personal_account(line=lines["bank"], holder=first, external_ref="C-9")
-    _code, code = services.issue_joining_code(kind=JoiningCodeKind.BINDING, line=lines["bank"], external_ref="C-9")
+    _code, code = services.issue_joining_code(
+        kind=JoiningCodeKind.BINDING, line=lines["bank"], external_ref="C-9"
+    )
     with pytest.raises(services.JoiningRefused) as refusal:
         services.redeem_joining_code(user=second, code=code)
     assert refusal.value.code == "linked_to_someone_else"
