@@ -747,7 +747,7 @@ def issue_joining_code(
         code_hash=_joining_code_hash(code),
         external_ref=_clean_reference(external_ref),
         display_name=display_name.strip()[:200],
-        created_by=created_by,
+        created_by_id=created_by.pk if created_by is not None else None,
         credential=credential,
         expires_at=timezone.now() + lifetime,
     )

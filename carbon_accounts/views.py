@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -85,6 +86,13 @@ class JoiningCodeForm(forms.Form):
     )
 
 
+def _person(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in person (the views that call this require a sign-in)."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    return user
+
+
 def _line_name(line: BusinessLine) -> str:
     return line.name_en if (get_language() or "").startswith("en") else line.name_zh
 
@@ -100,7 +108,9 @@ def join(request: HttpRequest) -> HttpResponse:
         code_form = JoiningCodeForm(request.POST)
         if code_form.is_valid():
             try:
-                account = services.redeem_joining_code(user=request.user, code=code_form.cleaned_data["code"])
+                account = services.redeem_joining_code(
+                    user=_person(request), code=code_form.cleaned_data["code"]
+                )
             except services.JoiningRefused as refusal:
                 code_form.add_error("code", str(refusal))
             else:
@@ -128,7 +138,7 @@ def _join_by_email(request: HttpRequest) -> HttpResponse:
         raise BadRequest(gettext("This choice could not be read."))
     try:
         account = services.join_by_work_email(
-            user=request.user, line=form.cleaned_data["line"], email=form.cleaned_data["email"]
+            user=_person(request), line=form.cleaned_data["line"], email=form.cleaned_data["email"]
         )
     except services.JoiningRefused as refusal:
         messages.error(request, str(refusal))
@@ -154,7 +164,7 @@ class InvitationForm(forms.Form):
         line_field = self.fields["line"]
         assert isinstance(line_field, forms.ModelChoiceField)
         line_field.queryset = BusinessLine.objects.filter(pk__in=[line.pk for line in lines])
-        line_field.label_from_instance = _line_name  # type: ignore[method-assign]
+        line_field.label_from_instance = _line_name  # type: ignore[method-assign, assignment]
         if len(lines) == 1:
             line_field.initial = lines[0].pk
 
@@ -179,7 +189,7 @@ def staff_invitations(request: HttpRequest) -> HttpResponse:
                     line=form.cleaned_data["line"],
                     external_ref=form.cleaned_data["staff_id"],
                     display_name=form.cleaned_data["name"],
-                    created_by=request.user,
+                    created_by=_person(request),
                 )
             except services.JoiningRefused as refusal:
                 form.add_error("staff_id", str(refusal))

@@ -68,6 +68,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        link = {"url": url, "label": item.label, "current": request.path == url}
+        link: dict[str, object] = {"url": url, "label": item.label, "current": request.path == url}
         (staff if item.audience == "staff" else personal).append(link)
     return {"navigation": personal, "staff_navigation": staff}
