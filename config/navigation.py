@@ -3,7 +3,7 @@
 Each item names who it is for, so a person sees only what they can do:
 - "everyone"; "signed_in";
 - "member": has an account in some business line; "employee" / "customer": in a line of
-  that audience; "no_line": signed in, not staff, no account yet (where to join);
+  that audience; "no_line": signed in, not on the staff, no account yet (where to join);
 - "staff": has a staff role; these go in a navigation of their own, apart from personal links.
 """
 
@@ -49,10 +49,9 @@ def audiences_for(request: HttpRequest) -> frozenset[str]:
     lines = selectors.audiences_of(user)
     if lines:
         audiences |= {"member", *lines}
-    staff = roles.access_of(user) is not None
-    if staff:
+    if roles.access_of(user) is not None:
         audiences.add("staff")
-    elif not lines:
+    if not lines and not user.is_staff:
         audiences.add("no_line")
     return frozenset(audiences)
 

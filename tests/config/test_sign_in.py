@@ -109,7 +109,7 @@ def test_staff_without_two_factor_are_sent_to_set_it_up(client: Client, django_u
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/reauthenticate/")
     sign_in_staff(client, staff)
-    assert client.get("/me/", secure=True, follow=True).status_code == 200
+    assert client.get("/me/", secure=True).status_code == 200
 
 
 def test_people_may_use_two_factor_too(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
