@@ -123,6 +123,10 @@ class RecordForm(forms.Form):
 def my_account(request: HttpRequest) -> HttpResponse:
     """Total, this month, a trend, a breakdown by behaviour, an everyday picture, points soon to lapse."""
     accounts = list(ledger_selectors.personal_accounts_of(request.user))
+    if not accounts and not request.user.is_staff:
+        # A new sign-up lands here: show them how to join rather than an empty account. Staff
+        # need no line to work, so they keep this page.
+        return redirect("join")
     account_ids = [account.pk for account in accounts]
     today = timezone.localdate()
     first_month = date(today.year - 1, today.month, 1)

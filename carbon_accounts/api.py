@@ -10,17 +10,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carbon_accounts import selectors
-from carbon_accounts.models import Audience
+from carbon_accounts import selectors, services
+from carbon_accounts.models import Audience, JoiningCodeKind
 from config.api import (
     ERROR_SCHEMA,
     ApiError,
+    IsLineSystemOfThisLine,
     IsLineSystemOfThisLineOrStaff,
     IsPerson,
     IsStaff,
     StrictDateField,
     StrictIntegerField,
     StrictSerializer,
+    line_credential,
     line_or_404,
 )
 
@@ -215,4 +217,56 @@ class GroupTotals(APIView):
                 "operational": _totals(query.validated_data, operational),
                 "ecosystem": _totals(query.validated_data, ecosystem),
             }
+        )
+
+
+class BindingCodeInput(StrictSerializer):
+    person = serializers.CharField(
+        max_length=64, help_text="The customer's id in your system, as you send it with their records."
+    )
+
+
+class BindingCodeOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Show it to the customer once; it is not stored in clear.")
+    person = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class BindingCodes(APIView):
+    """A one-time code that links a signed-in person to one of your customers: they type it on
+    the "Join" page and get your line's account for that customer, records included. Valid for
+    ten minutes, once; only its hash is kept."""
+
+    permission_classes = [IsLineSystemOfThisLine]
+
+    @extend_schema(
+        operation_id="issue_binding_code",
+        request=BindingCodeInput,
+        responses={
+            201: BindingCodeOutput,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            429: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request, line: str) -> Response:
+        business_line = line_or_404(line, request)
+        data = BindingCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            joining_code, code = services.issue_joining_code(
+                kind=JoiningCodeKind.BINDING,
+                line=business_line,
+                external_ref=data.validated_data["person"],
+                credential=line_credential(request),
+            )
+        except services.JoiningRefused as refusal:
+            raise ApiError(
+                status_code=400, code="invalid", message=str(refusal), fields={"person": [str(refusal)]}
+            ) from None
+        return Response(
+            {"code": code, "person": joining_code.external_ref, "expires_at": joining_code.expires_at},
+            status=201,
         )

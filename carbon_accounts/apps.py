@@ -9,4 +9,7 @@ class CarbonAccountsConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import register
 
-        register(url_name="leaderboard", label=_("Leaderboard"), order=35)
+        register(url_name="join", label=_("Join a business line"), audience="no_line", order=5)
+        register(url_name="leaderboard", label=_("Leaderboard"), audience="employee", order=35)
+        register(url_name="join", label=_("Link another account"), audience="member", order=70)
+        register(url_name="staff_invitations", label=_("Invitations"), audience="staff", order=94)

@@ -31,10 +31,11 @@ class LineSpec:
     audience: str
     default_region: str
     backdating_days: int
+    work_email_domains: str = ""
 
 
 DEMO_LINES = (
-    LineSpec("employees", "Employees", "员工", Audience.EMPLOYEE, "CN-SZ", 7),
+    LineSpec("employees", "Employees", "员工", Audience.EMPLOYEE, "CN-SZ", 7, DEMO_EMAIL_DOMAIN),
     LineSpec("bank", "Bank", "银行", Audience.CUSTOMER, "CN-SZ", 3),
     LineSpec("life", "Life insurance", "寿险", Audience.CUSTOMER, "CN-SH", 3),
     LineSpec("property_casualty", "Property & casualty insurance", "产险", Audience.CUSTOMER, "CN-SH", 3),
@@ -72,6 +73,7 @@ def set_up_group_and_lines() -> list[BusinessLine]:
             audience=spec.audience,
             default_region=spec.default_region,
             backdating_days=spec.backdating_days,
+            work_email_domains=spec.work_email_domains,
         )
         for spec in DEMO_LINES
     ]

@@ -55,6 +55,14 @@ class BusinessLine(models.Model):
         default=7,
         help_text=_("How many days back a behaviour may be recorded."),
     )
+    # People whose verified email is on one of these domains may join the line in one tap.
+    work_email_domains = models.CharField(
+        _("work email domains"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("Separated by commas, e.g. example.com, example.com.cn. Empty: no joining by email."),
+    )
 
     class Meta:
         verbose_name = _("business line")
@@ -62,6 +70,14 @@ class BusinessLine(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def email_domains(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().lower().lstrip("@")
+            for part in self.work_email_domains.replace(";", ",").split(",")
+            if part.strip()
+        )
 
     @property
     def is_operational(self) -> bool:
@@ -297,3 +313,53 @@ class StaffRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.role}{' ' + self.line.code if self.line else ''}"
+
+
+class JoiningCodeKind(models.TextChoices):
+    INVITATION = "invitation", _("staff-id invitation")
+    BINDING = "binding", _("customer binding code")
+
+
+class JoiningCode(models.Model):
+    """A one-time code that ties a signed-in person to their id in a line's system.
+
+    Staff issue invitations for a staff id; a line's own app issues short-lived binding codes for
+    a customer id through the API. Only a SHA-256 of the code is kept, as with API keys.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=JoiningCodeKind.choices)
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="joining_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    # The person's id in the line's system; the account with this reference is theirs.
+    external_ref = models.CharField(_("reference in the line's system"), max_length=64)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="joining_codes_issued",
+    )
+    credential = models.ForeignKey(
+        "ApiCredential", on_delete=models.SET_NULL, null=True, blank=True, related_name="joining_codes"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="joining_codes_used",
+    )
+
+    class Meta:
+        verbose_name = _("joining code")
+        constraints = [
+            models.CheckConstraint(condition=~Q(external_ref=""), name="joining_code_names_a_person"),
+        ]
+        indexes = [models.Index(fields=["line", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.line} / {self.kind} / {self.external_ref}"

@@ -286,3 +286,45 @@ def leaderboard(*, line_id: int, by: str, limit: int = 20) -> list[LeaderboardRo
         .order_by("-grams", by)[:limit]
     )
     return [LeaderboardRow(row[by], row["people"], int(row["grams"] or 0)) for row in rows]
+
+
+@dataclass(frozen=True)
+class EmailJoin:
+    line: BusinessLine
+    email: str
+
+
+def joins_by_email(user: AbstractBaseUser | AnonymousUser) -> list[EmailJoin]:
+    """The lines this person may join in one tap: a verified email of theirs is on a domain the
+    line accepts, and they have no account there yet."""
+    if not user.is_authenticated:
+        return []
+    from allauth.account.models import EmailAddress
+
+    emails = list(
+        EmailAddress.objects.filter(user_id=user.pk, verified=True)
+        .order_by("-primary", "email")
+        .values_list("email", flat=True)
+    )
+    member_of = set(personal_accounts_of(user).values_list("line_id", flat=True))
+    joins = []
+    for line in BusinessLine.objects.exclude(work_email_domains="").exclude(pk__in=member_of).order_by("id"):
+        email = next((e for e in emails if e.rsplit("@", 1)[-1].lower() in line.email_domains), None)
+        if email is not None:
+            joins.append(EmailJoin(line, email))
+    return joins
+
+
+def lines_joinable_by_email() -> list[BusinessLine]:
+    return list(BusinessLine.objects.exclude(work_email_domains="").order_by("id"))
+
+
+def audiences_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """The audiences of the lines the person has an account in (employee, customer)."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(
+        Account.objects.filter(holder_id=user.pk, kind=AccountKind.PERSONAL)
+        .values_list("line__audience", flat=True)
+        .distinct()
+    )

@@ -11,23 +11,31 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import secrets
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from carbon_accounts.models import (
     LINE_SYSTEM_KINDS,
     Account,
     AccountKind,
+    ApiCredential,
     Audience,
     BusinessLine,
     Group,
+    JoiningCode,
+    JoiningCodeKind,
     Transfer,
     Unit,
 )
@@ -135,6 +143,7 @@ def open_business_line(
     audience: str,
     default_region: str,
     backdating_days: int = 7,
+    work_email_domains: str = "",
 ) -> BusinessLine:
     """Open a line (or update its names and rules) with its sub-account and system accounts."""
     if audience not in Audience.values:
@@ -149,6 +158,7 @@ def open_business_line(
             "audience": audience,
             "default_region": default_region,
             "backdating_days": backdating_days,
+            "work_email_domains": work_email_domains,
         },
     )
     for kind in LINE_SYSTEM_KINDS:
@@ -658,3 +668,232 @@ def reverse_transfer(*, transfer_id: int, reason: str) -> int:
     if not created:
         raise AlreadyReversed(f"Transfer #{transfer_id} was already reversed by transfer #{reversal_id}.")
     return reversal_id
+
+
+# --- Joining a line ---------------------------------------------------------------------------
+
+# Codes are typed by people: 12 characters of Crockford's base32 (no I, L, O, U), 60 bits, so
+# guessing one is hopeless even before the per-person limit on failed tries below.
+JOINING_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+JOINING_CODE_LENGTH = 12
+INVITATION_LIFETIME = timedelta(days=14)
+BINDING_CODE_LIFETIME = timedelta(minutes=10)
+# Failed tries a person may make before codes are refused unread, and for how long.
+JOINING_CODE_FAILURES_ALLOWED = 5
+JOINING_CODE_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class JoiningRefused(LedgerError):
+    """A join the platform will not make; the message says why and what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _failure_key(user_id: object) -> str:
+    return f"joining-code-failures:{user_id}"
+
+
+def _joining_code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalise_joining_code(text: str) -> str:
+    """What a person typed, as the code it means: full-width characters, spaces, hyphens and
+    lower case forgiven, and the letters Crockford's base32 reads as digits (O, I, L) too."""
+    plain = unicodedata.normalize("NFKC", text).upper()
+    plain = "".join(character for character in plain if character not in " -\u00a0\t")
+    return plain.translate(str.maketrans("OIL", "011"))
+
+
+def _new_joining_code() -> str:
+    return "".join(secrets.choice(JOINING_CODE_ALPHABET) for _ in range(JOINING_CODE_LENGTH))
+
+
+def format_joining_code(code: str) -> str:
+    """A code in groups of four, as it is shown to be typed."""
+    return "-".join(code[start : start + 4] for start in range(0, len(code), 4))
+
+
+def _clean_reference(external_ref: str) -> str:
+    reference = external_ref.strip()
+    if not reference or len(reference) > 64 or not reference.isprintable():
+        raise JoiningRefused(
+            "invalid_person",
+            gettext("The person's id in the line's system must be 1 to 64 printable characters."),
+        )
+    return reference
+
+
+def issue_joining_code(
+    *,
+    kind: str,
+    line: BusinessLine,
+    external_ref: str,
+    display_name: str = "",
+    created_by: AbstractBaseUser | None = None,
+    credential: ApiCredential | None = None,
+) -> tuple[JoiningCode, str]:
+    """A new one-time code for the person with this id in the line's system. The code is
+    returned once (formatted for typing); only its hash is stored."""
+    if kind not in JoiningCodeKind.values:
+        raise JoiningRefused("invalid_kind", f"Unknown kind of code {kind!r}.")
+    lifetime = INVITATION_LIFETIME if kind == JoiningCodeKind.INVITATION else BINDING_CODE_LIFETIME
+    code = _new_joining_code()
+    joining_code = JoiningCode.objects.create(
+        kind=kind,
+        line=line,
+        code_hash=_joining_code_hash(code),
+        external_ref=_clean_reference(external_ref),
+        display_name=display_name.strip()[:200],
+        created_by_id=created_by.pk if created_by is not None else None,
+        credential=credential,
+        expires_at=timezone.now() + lifetime,
+    )
+    return joining_code, format_joining_code(code)
+
+
+def redeem_joining_code(*, user: AbstractBaseUser, code: str) -> Account:
+    """The signed-in person's account in the code's line: the line's existing account for the
+    code's person (with everything recorded for them before) or a new one. Each refusal of a
+    code counts against the person; past the limit, codes are refused without being read."""
+    failures_key = _failure_key(user.pk)
+    if int(cache.get(failures_key) or 0) >= JOINING_CODE_FAILURES_ALLOWED:
+        minutes = int(JOINING_CODE_FAILURE_WINDOW.total_seconds() // 60)
+        raise JoiningRefused(
+            "too_many_tries",
+            ngettext(
+                "Too many codes were refused. Please wait %(minutes)d minute and try again.",
+                "Too many codes were refused. Please wait %(minutes)d minutes and try again.",
+                minutes,
+            )
+            % {"minutes": minutes},
+        )
+    plain = normalise_joining_code(code)
+    if len(plain) != JOINING_CODE_LENGTH or any(c not in JOINING_CODE_ALPHABET for c in plain):
+        # A typing slip, not a guess: it says how a code looks and does not count.
+        raise JoiningRefused(
+            "malformed_code",
+            gettext("A code has 12 letters and digits, like 7KQM-4XPR-2WHD. Please check what you typed."),
+        )
+    try:
+        with transaction.atomic():
+            joining_code = (
+                JoiningCode.objects.select_for_update()
+                .select_related("line")
+                .filter(code_hash=_joining_code_hash(plain))
+                .first()
+            )
+            if joining_code is None:
+                raise JoiningRefused(
+                    "wrong_code", gettext("This code is not right. Please check it, or ask for a new one.")
+                )
+            if joining_code.used_at is not None:
+                raise JoiningRefused(
+                    "used_code",
+                    gettext("This code has already been used. Each code works once: ask for a new one."),
+                )
+            if joining_code.expires_at <= timezone.now():
+                raise JoiningRefused(
+                    "expired_code", gettext("This code has expired. Please ask for a new one.")
+                )
+            account = _attach_person(
+                line=joining_code.line,
+                user=user,
+                external_ref=joining_code.external_ref,
+                display_name=joining_code.display_name,
+            )
+            joining_code.used_at = timezone.now()
+            joining_code.used_by_id = user.pk
+            joining_code.save(update_fields=["used_at", "used_by"])
+    except JoiningRefused as refusal:
+        if refusal.code in ("wrong_code", "used_code", "expired_code"):
+            cache.add(failures_key, 0, timeout=int(JOINING_CODE_FAILURE_WINDOW.total_seconds()))
+            cache.incr(failures_key)
+        raise
+    return account
+
+
+def _attach_person(
+    *, line: BusinessLine, user: AbstractBaseUser, external_ref: str, display_name: str
+) -> Account:
+    """In the caller's transaction: give the person the line's account for `external_ref`."""
+    personal = Account.objects.select_for_update().filter(line=line, kind=AccountKind.PERSONAL)
+    theirs = personal.filter(external_ref=external_ref).first()
+    mine = personal.filter(holder_id=user.pk).first()
+    if theirs is not None:
+        if theirs.holder_id == user.pk:
+            return theirs
+        if theirs.holder_id is not None:
+            raise JoiningRefused(
+                "linked_to_someone_else",
+                gettext("This account is already linked to someone else. Please contact the business line."),
+            )
+        if mine is not None:
+            raise JoiningRefused(
+                "already_member",
+                gettext(
+                    "You already have another account in this business line. "
+                    "Please contact the business line to bring the two together."
+                ),
+            )
+        theirs.holder_id = user.pk
+        theirs.save(update_fields=["holder"])
+        return theirs
+    if mine is not None:
+        if mine.external_ref:
+            raise JoiningRefused(
+                "already_member",
+                gettext("Your account in this business line is already linked to another id in its system."),
+            )
+        mine.external_ref = external_ref
+        mine.save(update_fields=["external_ref"])
+        return mine
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                line=line,
+                kind=AccountKind.PERSONAL,
+                holder_id=user.pk,
+                external_ref=external_ref,
+                display_name=display_name or _name_of(user),
+            )
+    except IntegrityError:
+        # A second tap of the same join, racing the first: the first one opened the account.
+        raise JoiningRefused(
+            "busy", gettext("Your account is being opened; please reload the page.")
+        ) from None
+
+
+def _name_of(user: AbstractBaseUser) -> str:
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    email = getattr(user, "email", "") or ""
+    return str(full_name or email.split("@")[0])[:200]
+
+
+def join_by_work_email(*, user: AbstractBaseUser, line: BusinessLine, email: str) -> Account:
+    """The person's account in a line that accepts their verified work email's domain."""
+    from allauth.account.models import EmailAddress
+
+    domain = email.rsplit("@", 1)[-1].strip().lower()
+    if "@" not in email or domain not in line.email_domains:
+        raise JoiningRefused(
+            "domain_not_accepted",
+            gettext("This business line does not accept email addresses on this domain."),
+        )
+    if not EmailAddress.objects.filter(user_id=user.pk, email__iexact=email.strip(), verified=True).exists():
+        raise JoiningRefused(
+            "email_not_verified",
+            gettext("Please verify this email address first: open the link we sent to it."),
+        )
+    existing = Account.objects.filter(line=line, kind=AccountKind.PERSONAL, holder_id=user.pk).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                line=line, kind=AccountKind.PERSONAL, holder_id=user.pk, display_name=_name_of(user)
+            )
+    except IntegrityError:
+        return Account.objects.get(line=line, kind=AccountKind.PERSONAL, holder_id=user.pk)

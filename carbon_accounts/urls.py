@@ -5,4 +5,6 @@ from carbon_accounts import views
 urlpatterns = [
     path("me/accounts/<int:account_id>/statement/", views.account_statement, name="account_statement"),
     path("me/leaderboard/", views.leaderboard, name="leaderboard"),
+    path("me/join/", views.join, name="join"),
+    path("staff/invitations/", views.staff_invitations, name="staff_invitations"),
 ]

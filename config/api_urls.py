@@ -37,6 +37,11 @@ urlpatterns = [
         behaviours_api.ImportResults.as_view(),
         name="api_import_results",
     ),
+    path(
+        "api/v1/lines/<slug:line>/binding-codes",
+        accounts_api.BindingCodes.as_view(),
+        name="api_binding_codes",
+    ),
     path("api/v1/lines/<slug:line>/totals", accounts_api.LineTotals.as_view(), name="api_line_totals"),
     path("api/v1/lines/<slug:line>/green-rights", rewards_api.GreenRights.as_view(), name="api_green_rights"),
     path(

@@ -15,5 +15,6 @@ class RewardsConfig(AppConfig):
         ledger_demo.register_hook(demo.set_up_demo_rewards)
         ledger_integrity.register(integrity.points_lots_match_balances)
         ledger_integrity.register(integrity.rights_never_oversold)
-        register(url_name="points_history", label=_("Green points"), order=25)
-        register(url_name="green_rights", label=_("Green rights"), order=30)
+        register(url_name="points_history", label=_("Green points"), audience="member", order=25)
+        register(url_name="green_rights", label=_("Green rights"), audience="member", order=30)
+        register(url_name="staff_rewards", label=_("Rewards"), audience="staff", order=91)

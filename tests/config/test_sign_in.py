@@ -53,7 +53,9 @@ def test_sign_up_verify_and_sign_in(client: Client) -> None:
     )
     assert response.status_code == 302
     assert response["Location"] == "/me/"
-    assert client.get("/me/", secure=True).status_code == 200
+    # Someone who belongs to no business line yet is shown how to join one.
+    landing = client.get("/me/", secure=True, follow=True)
+    assert landing.status_code == 200 and landing.redirect_chain == [("/me/join/", 302)]
 
 
 def test_password_reset_sends_a_working_link(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
