@@ -29,16 +29,34 @@ def register(*, url_name: str, label: str | Promise, audience: str = "signed_in"
 def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
-    staff = bool(signed_in and user is not None and user.is_staff)
     links = []
     for item in _items:
         if item.audience == "signed_in" and not signed_in:
             continue
-        if item.audience == "staff" and not staff:
-            continue
+        if item.audience == "staff":
+            continue  # staff pages have a navigation of their own: staff_navigation
         try:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
         links.append({"url": url, "label": item.label, "current": request.path == url})
     return {"navigation": links}
+
+
+def staff_navigation(request: HttpRequest) -> dict[str, object]:
+    """The staff pages' links, apart from a person's own, for staff who hold a role."""
+    from carbon_accounts.roles import access_of
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff or access_of(user) is None:
+        return {"staff_navigation": []}
+    links = []
+    for item in _items:
+        if item.audience != "staff":
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        links.append({"url": url, "label": item.label, "current": request.path == url})
+    return {"staff_navigation": links}
