@@ -230,7 +230,7 @@ def test_a_decision_on_a_missing_or_foreign_record_is_the_same_404(
     client: Client, activity, make_staff, reference, record
 ) -> None:  # type: ignore[no-untyped-def]
     accepted = record("commute_metro", "2", region="GB").record  # an accepted record of the employees line
-    client.force_login(make_staff("line_operator", reference["bank"]))
+    sign_in_staff(client, make_staff("line_operator", reference["bank"]))
     answers = [
         client.post(
             f"/review/{record_id}/decision/",
@@ -253,6 +253,6 @@ def test_a_decision_on_a_missing_or_foreign_record_is_the_same_404(
 
 
 def test_the_office_deciding_on_a_missing_record_gets_a_404(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(make_staff("sustainability_office"))
+    sign_in_staff(client, make_staff("sustainability_office"))
     response = client.post("/review/987654321/decision/", {"decision": "approve"}, secure=True)
     assert response.status_code == 404
