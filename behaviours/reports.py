@@ -66,7 +66,7 @@ def custom_period(start: date, end: date) -> Period:
     """From one day to another, both included; its label is `2026-03-05..2026-04-10`."""
     if end < start:
         raise PeriodError(gettext("The period must end on or after the day it starts."))
-    if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
+    if not (start.year >= FIRST_YEAR and end.year <= LAST_YEAR):
         raise PeriodError(
             gettext("The period must fall within the years %(first)s to %(last)s.")
             % {"first": FIRST_YEAR, "last": LAST_YEAR}

@@ -67,7 +67,12 @@ class PeriodForm(forms.Form):
         cleaned = super().clean() or {}
         kind = cleaned.get("kind")
         year = cleaned.get("year")
-        needs = {MONTH: ("year", "month"), QUARTER: ("year", "quarter"), YEAR: ("year",), CUSTOM: ("start", "end")}
+        needs = {
+            MONTH: ("year", "month"),
+            QUARTER: ("year", "quarter"),
+            YEAR: ("year",),
+            CUSTOM: ("start", "end"),
+        }
         for name in needs.get(str(kind), ()):
             if cleaned.get(name) is None and name not in self.errors:
                 self.add_error(name, gettext("Choose this for the period you picked."))

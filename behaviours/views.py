@@ -410,7 +410,9 @@ def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
     if rejecting and not (form.cleaned_data["confirmed"] and form.cleaned_data["reason"].strip()):
         record = selectors.review_queue().filter(pk=record_id).first()
         if record is None:
-            messages.error(request, gettext("Record %(id)s is no longer waiting for review.") % {"id": record_id})
+            messages.error(
+                request, gettext("Record %(id)s is no longer waiting for review.") % {"id": record_id}
+            )
             return redirect("review_queue")
         reason = form.cleaned_data["reason"].strip()
         # Asked the first time; on the confirmation itself, a missing reason is that field's error.

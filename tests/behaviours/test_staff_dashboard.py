@@ -63,7 +63,9 @@ def test_without_a_choice_the_dashboard_shows_the_current_year_and_says_so(offic
         ({"kind": "custom", "start": "2025-12-20", "end": "2026-01-10"}, "20 Dec 2025 – 10 Jan 2026"),
     ],
 )
-def test_each_kind_of_period_is_shown_in_the_heading(office: Client, query: dict[str, str], shown: str) -> None:
+def test_each_kind_of_period_is_shown_in_the_heading(
+    office: Client, query: dict[str, str], shown: str
+) -> None:
     response = get(office, "/staff/", **query)
     assert response.status_code == 200
     assert heading(response.content.decode()) == shown
@@ -90,7 +92,9 @@ def test_figures_are_of_the_chosen_period_only(office: Client, this_year) -> Non
         ({"kind": "custom", "start": "2000-01-01", "end": "2026-04-01"}, "end", "at most five years"),
     ],
 )
-def test_a_bad_period_is_an_error_on_its_field(office: Client, query: dict[str, str], field: str, error: str) -> None:
+def test_a_bad_period_is_an_error_on_its_field(
+    office: Client, query: dict[str, str], field: str, error: str
+) -> None:
     response = get(office, "/staff/", **query)
     assert response.status_code == 400
     html = response.content.decode()
@@ -117,7 +121,9 @@ def test_the_export_names_each_behaviour_in_english_and_chinese(office: Client, 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     header = rows[1]
     assert header[2:5] == ["behaviour", "behaviour (English)", "behaviour (中文)"]
-    by_code = {row[2]: row[3:5] for row in rows[2:] if len(row) > 4 and row[0] in ("operational", "ecosystem")}
+    by_code = {
+        row[2]: row[3:5] for row in rows[2:] if len(row) > 4 and row[0] in ("operational", "ecosystem")
+    }
     assert by_code["commute_metro"] == ["Took the metro to work", "地铁通勤"]
     assert all(names[0] and names[1] for names in by_code.values())
 
@@ -157,7 +163,11 @@ def test_reject_looks_destructive_and_asks_before_it_rejects(office: Client, rec
     assert 'id="id_reason_error"' in missing and "Give the reason for rejecting." in missing
     held.refresh_from_db()
     assert held.status == RecordStatus.PENDING_REVIEW
-    done = post(office, f"/review/{held.pk}/decision/", {"decision": "reject", "confirmed": "on", "reason": "no such ride"})
+    done = post(
+        office,
+        f"/review/{held.pk}/decision/",
+        {"decision": "reject", "confirmed": "on", "reason": "no such ride"},
+    )
     assert done.status_code == 302
     held.refresh_from_db()
     assert held.status == RecordStatus.REJECTED and held.review_reason == "no such ride"

@@ -25,7 +25,10 @@ def axe_phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     context = chromium.new_context(
-        viewport={"width": 375, "height": 812}, base_url=live_server.url, bypass_csp=True, reduced_motion="reduce"
+        viewport={"width": 375, "height": 812},
+        base_url=live_server.url,
+        bypass_csp=True,
+        reduced_motion="reduce",
     )
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -38,7 +41,9 @@ def use_session(page: Any, live_server: Any, client: Client, language: str) -> N
     cookies = [{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
     if django_settings.SESSION_COOKIE_NAME in client.cookies:
         session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-        cookies.append({"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url})
+        cookies.append(
+            {"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
+        )
     page.context.add_cookies(cookies)
 
 
@@ -50,7 +55,9 @@ def violations(page: Any, path: str) -> list[str]:
     for violation in results.response["violations"]:
         if violation["impact"] in FAILING_IMPACTS:
             targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
-            found.append(f"{path}: {violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+            found.append(
+                f"{path}: {violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
+            )
     return found
 
 

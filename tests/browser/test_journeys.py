@@ -140,8 +140,10 @@ def test_an_admin_signs_in_with_two_factor_and_downloads_the_xlsx(
     page.get_by_test_id("period-button").click()
     page.wait_for_url("**/staff/?kind=quarter*")
     today = timezone.localdate()
-    assert page.get_by_test_id("period-heading").inner_text().startswith(
-        f"{today.year}-Q{(today.month - 1) // 3 + 1}: "
+    assert (
+        page.get_by_test_id("period-heading")
+        .inner_text()
+        .startswith(f"{today.year}-Q{(today.month - 1) // 3 + 1}: ")
     )
     assert page.get_by_test_id("operational-kg").inner_text() == "1.349 kg"
     screenshot(page, "admin-dashboard")
