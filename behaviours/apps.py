@@ -22,3 +22,4 @@ class BehavioursConfig(AppConfig):
         register(url_name="methodology", label=_("Methodology"), audience="everyone", order=80)
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
+        register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)

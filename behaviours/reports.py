@@ -28,6 +28,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from behaviours import rollup
+from behaviours.models import Behaviour
 from carbon_accounts.models import Audience
 from config.spreadsheet import safe_row
 
@@ -56,9 +57,38 @@ class Period:
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
+# A custom period longer than this is a typing slip; the year is what a long report is about.
+LONGEST_CUSTOM_DAYS = 5 * 366
+CUSTOM_SEPARATOR = ".."
+
+
+def custom_period(start: date, end: date) -> Period:
+    """From one day to another, both included; its label is `2026-03-05..2026-04-10`."""
+    if end < start:
+        raise PeriodError(gettext("The period must end on or after the day it starts."))
+    if not (start.year >= FIRST_YEAR and end.year <= LAST_YEAR):
+        raise PeriodError(
+            gettext("The period must fall within the years %(first)s to %(last)s.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
+    if (end - start).days >= LONGEST_CUSTOM_DAYS:
+        raise PeriodError(gettext("A custom period is at most five years; choose a year instead."))
+    return Period(f"{start.isoformat()}{CUSTOM_SEPARATOR}{end.isoformat()}", start, end)
+
+
+def is_custom(period: Period) -> bool:
+    return CUSTOM_SEPARATOR in period.label
+
+
 def parse_period(text: str) -> Period:
-    """`2026-Q2`, `2026-05` or `2026`, in ASCII digits."""
+    """`2026-Q2`, `2026-05`, `2026` or `2026-03-05..2026-04-10`, in ASCII digits."""
     text = text.strip().upper()
+    if match := re.fullmatch(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})", text):
+        try:
+            start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        except ValueError:
+            raise PeriodError(gettext("%(period)s: no such day.") % {"period": text}) from None
+        return custom_period(start, end)
     if match := re.fullmatch(r"([0-9]{4})-Q([1-4])", text):
         year, first_month, months = int(match[1]), 3 * int(match[2]) - 2, 3
     elif match := re.fullmatch(r"([0-9]{4})-([0-9]{2})", text):
@@ -90,6 +120,8 @@ class ExportRow:
     ghg_category: str
     records: int
     reduction_g: int
+    behaviour_name_en: str = ""
+    behaviour_name_zh: str = ""
 
     @property
     def reduction_t(self) -> Decimal:
@@ -136,9 +168,12 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
                  ORDER BY 1 DESC, 2, 3, 4""",
         {"start": period.start, "end": period.end, "lines": line_ids},
     )
+    # A reader of the export needs the behaviour's name, not only its code: one small read.
+    names = {code: (en, zh) for code, en, zh in Behaviour.objects.values_list("code", "name_en", "name_zh")}
     for audience, line, behaviour, category, records, grams in rows:
         section = "operational" if audience == Audience.EMPLOYEE else "ecosystem"
-        yield ExportRow(section, line, behaviour, category, int(records), int(grams))
+        name_en, name_zh = names.get(behaviour, ("", ""))
+        yield ExportRow(section, line, behaviour, category, int(records), int(grams), name_en, name_zh)
 
 
 def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
@@ -170,6 +205,8 @@ HEADERS = [
     "section",
     "business line",
     "behaviour",
+    "behaviour (English)",
+    "behaviour (中文)",
     "GHG category",
     "records",
     "reduction (g CO2e)",
@@ -207,6 +244,8 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
                     row.section,
                     row.line,
                     row.behaviour,
+                    row.behaviour_name_en,
+                    row.behaviour_name_zh,
                     row.ghg_category,
                     row.records,
                     row.reduction_g,
@@ -214,7 +253,9 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
                 ]
             )
         total = totals(rows)[section]
-        write([f"{section} total", "", "", "", "", total, (Decimal(total) / 1_000_000).quantize(MICRO)])
+        write(
+            [f"{section} total", "", "", "", "", "", "", total, (Decimal(total) / 1_000_000).quantize(MICRO)]
+        )
     write([])
     write(["methodology: factor rows used", *FACTOR_HEADERS[1:]])
     for factor in factor_rows_used(period, line_ids):
@@ -272,6 +313,8 @@ def write_xlsx(
                 [
                     row.line,
                     row.behaviour,
+                    row.behaviour_name_en,
+                    row.behaviour_name_zh,
                     row.ghg_category,
                     row.records,
                     row.reduction_g,
@@ -279,7 +322,7 @@ def write_xlsx(
                 ],
             )
         total = section_totals[section]
-        append(sheet, ["Total", "", "", "", total, total / 1_000_000])
+        append(sheet, ["Total", "", "", "", "", "", total, total / 1_000_000])
         if section == "ecosystem":
             append(
                 sheet,

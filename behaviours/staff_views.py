@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -10,10 +10,12 @@ from django import forms
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from behaviours import reports, selectors
 from behaviours.models import EmissionFactor
+from behaviours.staff_forms import PeriodForm, period_heading
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import Audience, StaffRoleKind
 from carbon_accounts.roles import Access, staff_page
@@ -25,7 +27,9 @@ def _visible_lines(access: Access) -> list:  # type: ignore[type-arg]
 
 
 class ExportForm(forms.Form):
-    period = forms.CharField(label=_("Period"), help_text=_("2026-Q2, 2026-05 or 2026"), max_length=7)
+    period = forms.CharField(
+        label=_("Period"), help_text=_("2026-Q2, 2026-05, 2026 or 2026-03-05..2026-04-10"), max_length=22
+    )
     format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
 
     def clean_period(self) -> reports.Period:
@@ -35,51 +39,92 @@ class ExportForm(forms.Form):
             raise forms.ValidationError(str(error)) from None
 
 
-def _quarter_label(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+# Up to about two months a chart has a bar per day; beyond, a bar per month.
+DAILY_UP_TO_DAYS = 62
+
+
+def _buckets(period: reports.Period) -> tuple[str, list[date]]:
+    """Every day or month of the period, so each small chart has the same axis, gaps included."""
+    if (period.end - period.start).days < DAILY_UP_TO_DAYS:
+        days = (period.end - period.start).days + 1
+        return "day", [period.start + timedelta(days=n) for n in range(days)]
+    months = []
+    month = period.start.replace(day=1)
+    while month <= period.end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return "month", months
+
+
+def _line_name(line: object) -> str:
+    return str(getattr(line, "name_en" if (get_language() or "").startswith("en") else "name_zh"))
+
+
+def _figures(period: reports.Period, lines: list) -> dict[str, object]:  # type: ignore[type-arg]
+    granularity, buckets = _buckets(period)
+    rows = ledger_selectors.issued_totals(
+        period=granularity,
+        start=period.start,
+        end=period.end,
+        line_ids=[line.pk for line in lines],
+        unit="gCO2e",
+    )
+    by_line: dict[str | None, dict[date, int]] = {}
+    for row in rows:
+        line_totals = by_line.setdefault(row.line_code, {})
+        line_totals[row.period] = line_totals.get(row.period, 0) + row.amount
+    series = []
+    for line in lines:
+        amounts = by_line.get(line.code, {})
+        series.append(
+            {
+                "code": line.code,
+                "label": _line_name(line),
+                "operational": line.audience == Audience.EMPLOYEE,
+                "total_kg": Decimal(sum(amounts.values())) / 1000,
+                "data": [float(Decimal(amounts.get(bucket, 0)) / 1000) for bucket in buckets],
+            }
+        )
+    label_format = "%m-%d" if granularity == "day" else "%Y-%m"
+    # Two figures, never one sum: customer reductions are ecosystem (Scope 3+), not operations.
+    operational_kg = sum((s["total_kg"] for s in series if s["operational"]), Decimal(0))
+    ecosystem_kg = sum((s["total_kg"] for s in series if not s["operational"]), Decimal(0))
+    return {
+        "operational_series": [s for s in series if s["operational"]],
+        "ecosystem_series": [s for s in series if not s["operational"]],
+        "operational_kg": operational_kg,
+        "ecosystem_kg": ecosystem_kg,
+        # Each line gets a chart and a scale of its own: a large line never flattens a small one.
+        "chart": {
+            "labels": [bucket.strftime(label_format) for bucket in buckets],
+            "unit": "kg CO2e",
+            "series": [{"code": s["code"], "data": s["data"]} for s in series],
+        },
+    }
 
 
 @staff_page()
 def dashboard(request: HttpRequest) -> HttpResponse:
     access: Access = request.staff_access  # type: ignore[attr-defined]
     lines = _visible_lines(access)
-    line_ids = [line.pk for line in lines]
-    rows = ledger_selectors.issued_totals(period="month", line_ids=line_ids, unit="gCO2e")
-    months = sorted({row.period for row in rows})
-    series = []
-    for line in lines:
-        by_month = {row.period: 0 for row in rows}
-        for row in rows:
-            if row.line_code == line.code:
-                by_month[row.period] += row.amount
-        series.append(
-            {
-                "label": f"{line.name_en} · {line.name_zh}",
-                "operational": line.audience == Audience.EMPLOYEE,
-                "data": [round(by_month.get(month, 0) / 1000, 3) for month in months],
-            }
-        )
-    operational_codes = {line.code for line in lines if line.audience == Audience.EMPLOYEE}
-    # Two figures, never one sum: customer reductions are ecosystem (Scope 3+), not operations.
-    operational_g = sum(row.amount for row in rows if row.line_code in operational_codes)
-    ecosystem_g = sum(row.amount for row in rows if row.line_code not in operational_codes)
-    chart = {"months": [month.strftime("%Y-%m") for month in months], "series": series}
-    return render(
-        request,
-        "behaviours/staff/dashboard.html",
-        {
-            "access": access,
-            "role_label": StaffRoleKind(access.role).label,
-            "chart": chart,
-            "operational_kg": Decimal(operational_g) / 1000,
-            "ecosystem_kg": Decimal(ecosystem_g) / 1000,
-            "liability": [(line, rewards_selectors.points_liability(line_id=line.pk)) for line in lines],
-            "held": selectors.review_queue().filter(line_id__in=line_ids).count(),
-            "export_form": ExportForm(
-                initial={"period": _quarter_label(timezone.localdate()), "format": "xlsx"}
-            ),
-        },
-    )
+    period_form = PeriodForm.for_request(request.GET.dict(), timezone.localdate())
+    context: dict[str, object] = {
+        "access": access,
+        "role_label": StaffRoleKind(access.role).label,
+        "period_form": period_form,
+        "liability": [
+            (_line_name(line), rewards_selectors.points_liability(line_id=line.pk)) for line in lines
+        ],
+        "held": selectors.review_queue().filter(line_id__in=[line.pk for line in lines]).count(),
+    }
+    if not period_form.is_valid():
+        context["export_form"] = ExportForm(initial={"format": "xlsx"})
+        return render(request, "behaviours/staff/dashboard.html", context, status=400)
+    period: reports.Period = period_form.cleaned_data["period"]
+    context.update(_figures(period, lines))
+    context["period_heading"] = period_heading(period)
+    context["export_form"] = ExportForm(initial={"period": period.label, "format": "xlsx"})
+    return render(request, "behaviours/staff/dashboard.html", context)
 
 
 @staff_page()

@@ -377,6 +377,21 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
     reason = forms.CharField(label=_("Reason for rejecting"), required=False, max_length=300)
+    # A rejection cannot be undone: it is made only from the page that asks to confirm it.
+    confirmed = forms.BooleanField(required=False)
+
+
+class RejectConfirmForm(forms.Form):
+    """The confirmation step of a rejection: the reason is asked for here, before anything changes."""
+
+    decision = forms.CharField(widget=forms.HiddenInput, initial="reject")
+    confirmed = forms.CharField(widget=forms.HiddenInput, initial="on")
+    reason = forms.CharField(
+        label=_("Reason for rejecting"),
+        max_length=300,
+        help_text=_("The person sees this reason."),
+        error_messages={"required": _("Give the reason for rejecting.")},
+    )
 
 
 @staff_page(write=True)
@@ -395,6 +410,22 @@ def review_decision(request: HttpRequest, record_id: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, str(error))
         return redirect("review_queue")
+    rejecting = form.cleaned_data["decision"] == "reject"
+    if rejecting and not (form.cleaned_data["confirmed"] and form.cleaned_data["reason"].strip()):
+        record = selectors.review_queue().filter(pk=record_id).first()
+        if record is None:
+            messages.error(
+                request, gettext("Record %(id)s is no longer waiting for review.") % {"id": record_id}
+            )
+            return redirect("review_queue")
+        reason = form.cleaned_data["reason"].strip()
+        # Asked the first time; on the confirmation itself, a missing reason is that field's error.
+        confirm = (
+            RejectConfirmForm({"decision": "reject", "confirmed": "on", "reason": reason})
+            if form.cleaned_data["confirmed"]
+            else RejectConfirmForm(initial={"reason": reason})
+        )
+        return render(request, "behaviours/review_reject_confirm.html", {"record": record, "form": confirm})
     reviewer = request.user.get_username()
     try:
         if form.cleaned_data["decision"] == "approve":

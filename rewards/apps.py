@@ -17,4 +17,4 @@ class RewardsConfig(AppConfig):
         ledger_integrity.register(integrity.rights_never_oversold)
         register(url_name="points_history", label=_("Green points"), audience="member", order=25)
         register(url_name="green_rights", label=_("Green rights"), audience="member", order=30)
-        register(url_name="staff_rewards", label=_("Rewards"), audience="staff", order=91)
+        register(url_name="staff_rewards", label=_("Rewards and liability"), audience="staff", order=91)

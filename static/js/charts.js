@@ -9,23 +9,23 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
-  const totals = read("chart-data");
-  if (totals) {
-    const colours = ["#1b7f4b", "#2f6fb3", "#b36b2f", "#7a3fb3", "#b32f5c", "#3fb3a8"];
-    new Chart(document.getElementById("totals-chart"), {
-      type: "bar",
-      data: {
-        labels: totals.months,
-        datasets: totals.series.map(function (s, i) {
-          return {
-            label: s.label + (s.operational ? " (operational)" : " (Scope 3+)"),
-            data: s.data,
-            backgroundColor: colours[i % colours.length],
-            stack: s.operational ? "operational" : "ecosystem"
-          };
-        })
-      },
-      options: {responsive: true, maintainAspectRatio: false, scales: {x: {stacked: true}, y: {stacked: true, beginAtZero: true}}}
+  // The staff dashboard: one small chart per business line, each on its own scale, so the
+  // employee line never flattens the customer lines (and they are never stacked into one sum).
+  const lines = read("chart-data");
+  if (lines) {
+    lines.series.forEach(function (series) {
+      const canvas = document.querySelector('canvas[data-series="' + series.code + '"]');
+      if (!canvas) { return; }
+      new Chart(canvas, {
+        type: "bar",
+        data: {labels: lines.labels, datasets: [{label: lines.unit, data: series.data, backgroundColor: "#1b7f4b"}]},
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          plugins: {legend: {display: false}},
+          scales: {x: {ticks: {maxRotation: 0, autoSkipPadding: 8}}, y: {beginAtZero: true, ticks: {maxTicksLimit: 4}}}
+        }
+      });
     });
   }
 

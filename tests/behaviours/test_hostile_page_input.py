@@ -257,7 +257,10 @@ def test_the_export_form(office: Client, period: str, export_format: str) -> Non
     response = office.get("/staff/export", {"period": period, "format": export_format}, secure=True)
     answered(response)
     if response.status_code == 200:
-        assert re.fullmatch(r"\s*[0-9]{4}(-[Qq][1-4]|-[0-9]{2})?\s*", period), period
+        assert re.fullmatch(
+            r"\s*([0-9]{4}(-[Qq][1-4]|-[0-9]{2})?|[0-9]{4}-[0-9]{2}-[0-9]{2}\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})\s*",
+            period,
+        ), period
 
 
 @EXAMPLES
