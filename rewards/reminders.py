@@ -47,21 +47,21 @@ def send_expiry_reminders(*, today: date | None = None) -> int:
             )
         )
         for expires_on, items in sorted(by_date.items()):
-            if expires_on not in reminded and _send_one(user, expires_on, items):
+            if expires_on not in reminded and _send_one(user.pk, user.email, expires_on, items):
                 sent += 1
     return sent
 
 
-def _send_one(user: object, expires_on: date, items: list[selectors.ExpiringPoints]) -> bool:
+def _send_one(user_id: int, email: str, expires_on: date, items: list[selectors.ExpiringPoints]) -> bool:
     points = sum(item.points for item in items)
     try:
         with transaction.atomic():
             # The row first: a concurrent run breaks the unique constraint here and sends nothing.
-            ExpiryReminderSent.objects.create(user=user, expires_on=expires_on, points=points)
+            ExpiryReminderSent.objects.create(user_id=user_id, expires_on=expires_on, points=points)
             with translation.override(settings.LANGUAGE_CODE):
                 subject, body = _message(expires_on, points, items)
             # An email that fails rolls the row back, so the next run tries again.
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])  # type: ignore[attr-defined]
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
     except IntegrityError:
         return False
     return True

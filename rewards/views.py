@@ -142,9 +142,15 @@ def points_history(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "expiring": selectors.expiring_points(user=request.user),
-            "emails_agreed": reminders.expiry_emails_agreed(user_id=request.user.pk),
+            "emails_agreed": reminders.expiry_emails_agreed(user_id=_person_id(request)),
         },
     )
+
+
+def _person_id(request: HttpRequest) -> int:
+    """The signed-in person's id (every view here requires a sign-in)."""
+    assert request.user.pk is not None
+    return int(request.user.pk)
 
 
 class ReminderSettingsForm(forms.Form):
@@ -160,7 +166,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         form = ReminderSettingsForm(request.POST)
         if form.is_valid():
             agreed = form.cleaned_data["expiry_emails"]
-            reminders.set_expiry_emails(user_id=request.user.pk, agreed=agreed)
+            reminders.set_expiry_emails(user_id=_person_id(request), agreed=agreed)
             messages.success(
                 request,
                 gettext("We will email you before your points expire.")
@@ -170,9 +176,11 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
             return redirect("reminder_settings")
     else:
         form = ReminderSettingsForm(
-            initial={"expiry_emails": reminders.expiry_emails_agreed(user_id=request.user.pk)}
+            initial={"expiry_emails": reminders.expiry_emails_agreed(user_id=_person_id(request))}
         )
-    return render(request, "rewards/reminder_settings.html", {"form": form, "email": request.user.email})
+    return render(
+        request, "rewards/reminder_settings.html", {"form": form, "email": getattr(request.user, "email", "")}
+    )
 
 
 @staff_page()

@@ -126,7 +126,9 @@ def test_the_points_history_shows_spending_cancellation_and_expiry_with_the_bala
     client.force_login(person.holder)
     page = client.get("/me/points/", secure=True, headers=EN).content.decode()
     history = page[page.index('data-testid="history-bank"') :]
-    rows = re.findall(r'<strong class="(?:in|out)">([+-]?\d+)</strong>\s*<span class="muted">balance (\d+)<', history)
+    rows = re.findall(
+        r'<strong class="(?:in|out)">([+-]?\d+)</strong>\s*<span class="muted">balance (\d+)<', history
+    )
     # Newest first: expiry, the cancellation, two redemptions, two awards.
     assert rows == [
         ("-94", "134"),
@@ -136,7 +138,7 @@ def test_the_points_history_shows_spending_cancellation_and_expiry_with_the_bala
         ("+134", "268"),
         ("+134", "134"),
     ]
-    assert f"Spent on Coffee coupon" in history and kept.code in history
+    assert "Spent on Coffee coupon" in history and kept.code in history
     assert f"Redemption {spent.code} cancelled: points returned" in history
     assert f"Expired: points earned on {first_lot.earned_on.isoformat()}" in history
     assert balance(person) == 134 and check_ledger() == []
@@ -191,9 +193,10 @@ def test_points_about_to_expire_are_shown_on_my_account_and_the_points_page(
     banner = f"Bank wallet: 268 points expire on {soon.isoformat()}."
     for url in ("/me/", "/me/points/", "/me/rights/"):
         assert banner in client.get(url, secure=True, headers=EN).content.decode(), url
-    assert f"银行钱包：268 积分将于 {soon.isoformat()} 过期。" in client.get(
-        "/me/", secure=True, headers=ZH
-    ).content.decode()
+    assert (
+        f"银行钱包：268 积分将于 {soon.isoformat()} 过期。"
+        in client.get("/me/", secure=True, headers=ZH).content.decode()
+    )
     PointsAward.objects.filter(account=person).update(expires_on=timezone.localdate() + timedelta(days=31))
     assert 'data-testid="expiry-reminder"' not in client.get("/me/", secure=True).content.decode()
 
