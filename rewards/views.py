@@ -74,6 +74,7 @@ def _confirmation(request: HttpRequest, right: GreenRight, account: Account, key
             "right": right,
             "account": account,
             "left_after": account.balance_points - right.cost_points,
+            "missing": max(0, right.cost_points - account.balance_points),
             # One key per confirmation page: a double click on Confirm lands on one redemption.
             "request_key": key or uuid.uuid4().hex,
         },

@@ -156,6 +156,10 @@ def test_a_redeem_out_of_reach_is_disabled_and_says_how_many_points_are_missing(
     assert 'data-testid="unavailable-tree">You need 12 more points<' in page
     assert '<span class="button disabled" aria-disabled="true">Redeem</span>' in page
     assert 'data-testid="redeem-tree"' not in page and 'data-testid="redeem-lamp"' in page
+    # Opened anyway (an old tab, a typed address): the same words, and nothing to confirm.
+    tree = GreenRight.objects.get(code="tree")
+    confirm = client.get(f"/me/rights/{tree.pk}/redeem/", secure=True, headers=EN).content.decode()
+    assert "You need 12 more points" in confirm and 'name="confirm"' not in confirm
     chinese = client.get("/me/rights/", secure=True, headers=ZH).content.decode()
     assert "还差 12 积分" in chinese
 
