@@ -32,7 +32,9 @@ def history(record, reference):  # type: ignore[no-untyped-def]
         cost_points=1,
         valid_from=timezone.localdate() - timedelta(days=1),
     )
-    redemption = rewards.redeem(account=saved.account, green_right_id=right.pk, idempotency_key="r1")
+    redemption = rewards.redeem(
+        account=saved.account, green_right_id=right.pk, idempotency_key="r1"
+    ).redemption
     second = record("commute_metro", "10", region="GB", line="employees").record
     PointsAward.objects.filter(source_id=str(second.pk)).update(expires_on=timezone.localdate())
     rewards.expire_points(today=timezone.localdate() + timedelta(days=1))
@@ -170,4 +172,10 @@ def test_what_the_services_change_is_still_allowed(history) -> None:  # type: ig
     assert redemption.status == "cancelled"
     # A cancellation is final.
     refused("UPDATE rewards_redemption SET status = 'completed' WHERE id = %s", [redemption.pk])
+    # So is a use at the counter: a code buys one thing.
+    right_id = redemption.green_right_id
+    used = rewards.redeem(account=account, green_right_id=right_id, idempotency_key="r2").redemption
+    rewards.use_redemption(code=used.code)
+    refused("UPDATE rewards_redemption SET status = 'completed' WHERE id = %s", [used.pk])
+    refused("UPDATE rewards_redemption SET used_at = now() WHERE id = %s", [used.pk])
     assert check_ledger() == []
