@@ -59,13 +59,6 @@ def expiring_soon(*, account: Account, days: int = 30, today: date | None = None
     )
 
 
-def expiring_lots(*, account: Account, days: int = 30, today: date | None = None) -> QuerySet[PointsAward]:
-    today = today or timezone.localdate()
-    return PointsAward.objects.filter(
-        account=account, remaining__gt=0, expires_on__gte=today, expires_on__lte=today + timedelta(days=days)
-    ).order_by("expires_on")
-
-
 def awards_of(*, account: Account) -> QuerySet[PointsAward]:
     return PointsAward.objects.filter(account=account).order_by("-created_at", "-id")
 
