@@ -85,12 +85,13 @@ class RecordOutcome:
 
 # The person's day, read in one statement once their row is locked (a new statement sees every
 # record committed by whoever held the lock before): a replay of this key, the day's events and
-# counted quantity of the behaviour, the records in the burst window, whether the evidence was
-# used, the reference data's version, what the award needs, and the new record's id. The repeated
-# `NOT evidence_id = ''` is the unique index's own predicate: with it a generic plan (which cannot
-# see that the parameter is not empty) still reads that index instead of scanning every record.
+# counted quantity of the behaviour (judged by the daily caps and the plausibility rules),
+# whether the evidence was used, the reference data's version, what the award needs, and the
+# new record's id. The repeated `NOT evidence_id = ''` is the unique index's own predicate: with
+# it a generic plan (which cannot see that the parameter is not empty) still reads that index
+# instead of scanning every record.
 _PERSON_DAY_SQL = f"""
-SELECT replay.id, replay.payload_digest, day.events, day.counted, burst.records,
+SELECT replay.id, replay.payload_digest, day.events, day.counted,
        EXISTS (SELECT 1 FROM behaviours_behaviourrecord
                 WHERE %(evidence)s <> '' AND line_id = %(line)s AND evidence_id = %(evidence)s
                   AND NOT evidence_id = ''),
@@ -101,9 +102,7 @@ SELECT replay.id, replay.payload_digest, day.events, day.counted, burst.records,
   FROM (SELECT count(*) AS events, coalesce(sum(counted_quantity), 0) AS counted
           FROM behaviours_behaviourrecord
          WHERE account_id = %(account)s AND behaviour_id = %(behaviour)s AND occurred_on = %(day)s
-           AND status = ANY(%(counting)s::text[])) AS day,
-       (SELECT count(*) AS records FROM behaviours_behaviourrecord
-         WHERE account_id = %(account)s AND created_at >= %(since)s) AS burst
+           AND status = ANY(%(counting)s::text[])) AS day
   LEFT JOIN LATERAL (SELECT id, payload_digest FROM behaviours_behaviourrecord
                       WHERE source = %(source)s AND idempotency_key = %(key)s) AS replay ON true
 """
@@ -201,7 +200,6 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
                     "behaviour": request.behaviour_code,
                     "day": request.occurred_on,
                     "counting": _COUNTING,
-                    "since": timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES),
                     "evidence": request.evidence_id,
                     "source": request.source,
                     "key": request.idempotency_key,
@@ -221,7 +219,7 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
     digest = request.digest()
-    replay_id, _digest, events, counted, burst, evidence_taken, version, award, record_id, transfer_ids = day
+    replay_id, _digest, events, counted, evidence_taken, version, award, record_id, transfer_ids = day
     if replay_id is not None:
         replay = _replay(request, digest)  # raises when the key came with a different payload
         assert replay is not None
@@ -233,7 +231,6 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
         today,
         evidence_taken=lambda: bool(evidence_taken),
         day_so_far=lambda _code: (int(events), Decimal(counted)),
-        burst_count=lambda: int(burst),
     )
     record = _new_record(request, request.account, assessment, digest)
     record.pk = record_id
@@ -360,10 +357,9 @@ def _assess(
     *,
     evidence_taken: Callable[[], bool],
     day_so_far: Callable[[str], tuple[int, Decimal]],
-    burst_count: Callable[[], int],
 ) -> _Assessment:
     """Every rule, in one order, for one record and for a batch alike. What the person's day and
-    recent records already hold comes from the caller: queries for one record, running counts
+    same-day records already hold comes from the caller: queries for one record, running counts
     for a batch. Raises RecordRefused at the first rule broken."""
     behaviour = _validate(request, today, reference)
     _check_evidence(request, evidence_taken)
@@ -377,7 +373,8 @@ def _assess(
         behaviour=behaviour.code,
         quantity=quantity,
         duration_minutes=_decimal_or_none(attributes.get("duration_minutes")),
-        records_in_burst_window=burst_count(),
+        occurred_on=request.occurred_on,
+        same_day_records=events,
     )
     return _Assessment(behaviour, quantity, counted, cap_note, attributes, region, quantification, hold)
 
@@ -619,10 +616,6 @@ def _running_total(
     return int(events), counted
 
 
-def _burst_so_far(burst: dict[int, int], person: int) -> int:
-    return burst.get(person, 0)
-
-
 def _cap(
     behaviour: Behaviour, quantity: Decimal, day: date, events: int, already: Decimal
 ) -> tuple[Decimal, str]:
@@ -855,7 +848,7 @@ def record_behaviours(
 
     One result per request, in order: an outcome, or the refusal. Refused requests record
     nothing; the others are recorded together in one transaction, with a few statements for
-    the whole batch instead of twenty per record. Caps, bursts, evidence and idempotency keys
+    the whole batch instead of twenty per record. Caps, same-day counts, evidence and idempotency keys
     are applied in request order, counting the batch's own earlier records, exactly as if the
     requests had come one after another.
     """
@@ -898,13 +891,6 @@ def record_behaviours(
             .values("account_id", "behaviour_id", "occurred_on")
             .annotate(events=Count("id"), counted=Sum("counted_quantity"))
         }
-        window_start = timezone.now() - timedelta(minutes=plausibility.BURST_WINDOW_MINUTES)
-        burst = dict(
-            BehaviourRecord.objects.filter(account_id__any=account_ids, created_at__gte=window_start)
-            .values("account_id")
-            .annotate(n=Count("id"))
-            .values_list("account_id", "n")
-        )
         first_of_key: dict[tuple[str, str], tuple[int, str]] = {}
         new: list[tuple[int, BehaviourRecord, _Assessment]] = []
         repeats: list[tuple[int, int]] = []  # (index, index of the first request with that key)
@@ -945,18 +931,16 @@ def record_behaviours(
                     # The running counts of this batch, bound to this request's person and day.
                     evidence_taken=partial(operator.contains, evidence_taken, request.evidence_id),
                     day_so_far=partial(_running_total, day_totals, account.pk, request.occurred_on),
-                    burst_count=partial(_burst_so_far, burst, account.pk),
                 )
             except RecordRefused as refusal:
                 results[index] = refusal
                 continue
-            # This record now counts toward the caps, bursts and evidence of the requests after it.
+            # This record now counts toward the caps, same-day counts and evidence of the requests after it.
             totals = day_totals.setdefault(
                 (account.pk, assessment.behaviour.code, request.occurred_on), [0, Decimal(0)]
             )
             totals[0] += 1
             totals[1] += assessment.counted
-            burst[account.pk] = burst.get(account.pk, 0) + 1
             if request.evidence_id:
                 evidence_taken.add(request.evidence_id)
             first_of_key[key] = (index, digest)

@@ -121,7 +121,8 @@ class RecordForm(forms.Form):
 
 @login_required
 def my_account(request: HttpRequest) -> HttpResponse:
-    """Total, this month, a trend, a breakdown by behaviour, an everyday picture, points soon to lapse."""
+    """Total, this month, a trend, a breakdown by behaviour, an everyday picture, each points
+    wallet, points soon to lapse."""
     accounts = list(ledger_selectors.personal_accounts_of(request.user))
     if not accounts and not request.user.is_staff:
         # A new sign-up lands here: show them how to join rather than an empty account. Staff
@@ -143,8 +144,8 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "accounts": accounts,
             "total_g": total_g,
             "this_month_g": this_month,
-            "total_points": sum(account.balance_points for account in accounts),
-            "expiring": sum(rewards_selectors.expiring_soon(account=account) for account in accounts),
+            # Per wallet, never summed: a line's points are spent only on its own green rights.
+            "expiring": rewards_selectors.expiring_points(user=request.user),
             "car_kilometres": kilometres,
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),

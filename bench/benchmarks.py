@@ -134,7 +134,7 @@ def record_single(quick: bool) -> None:
 
     seconds = 10.0 if quick else 30.0
     clients = 2
-    # Enough people that nobody reaches a daily cap or the burst rule during the run.
+    # Enough people that nobody reaches a daily cap or the same-day limit during the run.
     account_ids = generate.accounts(line_code="bank", count=20_000, prefix="S")
     connections.close_all()
     results, elapsed = run_clients(

@@ -162,6 +162,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Points lapse 12 months after they were earned; checked every hour so a restart never skips a day.
     "expire-points": {"task": "rewards.expire_points", "schedule": 3600.0},
+    # Emails about points expiring within 30 days, once per person and expiry date; hourly, like expiry.
+    "remind-expiring-points": {"task": "rewards.send_expiry_reminders", "schedule": 3600.0},
     # Close finished periods into filing batches; push stuck batches on; check against the exchange.
     "close-filing-periods": {"task": "exchange_bridge.close_periods", "schedule": 60.0},
     "sweep-filing-batches": {"task": "exchange_bridge.sweep", "schedule": 30.0},
@@ -240,6 +242,8 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="carbon-account@localhost")
+# Where links in emails point (the address people open the site at).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # --- Security: safe unless DEBUG is asked for -------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

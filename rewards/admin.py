@@ -64,11 +64,11 @@ class RedemptionAdmin(admin.ModelAdmin):
     """Read-only: a redemption is made by its holder and cancelled with the action below, which
     returns the points; the database refuses a deletion (migration 0003)."""
 
-    list_display = ("code", "green_right", "account", "points", "status", "created_at")
+    list_display = ("code", "green_right", "account", "points", "status", "created_at", "used_at")
     list_filter = ("status", "green_right__line")
     search_fields = ("code",)
     raw_id_fields = ("account",)
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "mark_used"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -85,6 +85,14 @@ class RedemptionAdmin(admin.ModelAdmin):
             services.cancel_redemption(
                 redemption_id=redemption.pk, reason=f"cancelled by {request.user.get_username()}"
             )
+
+    @admin.action(description="Mark the selected codes used at the counter")
+    def mark_used(self, request: HttpRequest, queryset: QuerySet[Redemption]) -> None:
+        for redemption in queryset.filter(status=RedemptionStatus.COMPLETED):
+            try:
+                services.use_redemption(code=redemption.code)
+            except services.RedemptionRefused as refusal:
+                self.message_user(request, f"{redemption.code}: {refusal}", level="error")
 
 
 @admin.register(PointsAward)

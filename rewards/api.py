@@ -31,6 +31,9 @@ class GreenRightOutput(serializers.Serializer):
     name_zh = serializers.CharField()
     description_en = serializers.CharField()
     description_zh = serializers.CharField()
+    # A line's own app shows these before the person confirms, as the web pages do.
+    terms_en = serializers.CharField()
+    terms_zh = serializers.CharField()
     cost_points = serializers.IntegerField()
     stock = serializers.IntegerField(allow_null=True)
     limit_per_person = serializers.IntegerField(allow_null=True)
@@ -58,6 +61,8 @@ class GreenRights(APIView):
                     "name_zh": r.name_zh,
                     "description_en": r.description_en,
                     "description_zh": r.description_zh,
+                    "terms_en": r.terms_en,
+                    "terms_zh": r.terms_zh,
                     "cost_points": r.cost_points,
                     "stock": r.stock,
                     "limit_per_person": r.limit_per_person,

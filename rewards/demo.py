@@ -9,6 +9,25 @@ from carbon_accounts.models import BusinessLine
 from rewards import services
 from rewards.models import GreenRight, GreenRightKind
 
+DEMO_TERMS = {
+    "tree-saxaul": (
+        "Planted in the next planting season; the foundation's certificate is sent within 90 days. Not refundable once planted.",
+        "在下一个种植季种下；基金会证书在 90 天内发出。种植后不可退回。",
+    ),
+    "mangrove-1m2": (
+        "Protection runs for 12 months from the redemption date. Not refundable.",
+        "自兑换之日起守护 12 个月。不可退回。",
+    ),
+    "coffee-coupon": (
+        "One coffee per code, in your own reusable cup, at partner cafés. Cannot be exchanged for cash.",
+        "每个兑换码限一杯，需自带可重复使用的杯子，限合作咖啡店使用。不可兑换现金。",
+    ),
+    "donation-school": (
+        "Donated through the partner charity; not refundable once donated.",
+        "通过合作公益机构捐赠；捐赠后不可退回。",
+    ),
+}
+
 DEMO_RIGHTS = (
     (
         "tree-saxaul",
@@ -70,6 +89,8 @@ def set_up_demo_rewards(stdout: Any = None) -> None:
                     "name_zh": name_zh,
                     "description_en": text_en,
                     "description_zh": text_zh,
+                    "terms_en": DEMO_TERMS[code][0],
+                    "terms_zh": DEMO_TERMS[code][1],
                     "cost_points": cost,
                     "stock": stock,
                     "limit_per_person": limit,

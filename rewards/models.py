@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +104,9 @@ class GreenRight(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     description_en = models.TextField(_("description (English)"), blank=True, default="")
     description_zh = models.TextField(_("description (Chinese)"), blank=True, default="")
+    # Shown before a person confirms, and on the redemption: what the code is good for, and how.
+    terms_en = models.TextField(_("terms of use (English)"), blank=True, default="")
+    terms_zh = models.TextField(_("terms of use (Chinese)"), blank=True, default="")
     cost_points = models.PositiveIntegerField(_("cost in points"))
     stock = models.PositiveIntegerField(
         _("stock left"), null=True, blank=True, help_text=_("Empty: unlimited.")
@@ -127,8 +133,20 @@ class GreenRight(models.Model):
 
 
 class RedemptionStatus(models.TextChoices):
-    COMPLETED = "completed", _("completed")
+    # "completed": the points are spent and the code issued, not yet used at the counter.
+    COMPLETED = "completed", _("issued")
+    USED = "used", _("used")
     CANCELLED = "cancelled", _("cancelled")
+
+
+class RedemptionState(models.TextChoices):
+    """What a person sees: the stored status, and "expired" once the right's offer has ended
+    with the code unused."""
+
+    ISSUED = "issued", _("issued, ready to use")
+    USED = "used", _("used")
+    CANCELLED = "cancelled", _("cancelled, points returned")
+    EXPIRED = "expired", _("expired, not used")
 
 
 class Redemption(models.Model):
@@ -143,6 +161,7 @@ class Redemption(models.Model):
     # Which lots paid for it ({award id: points}), so a cancellation can put them back.
     lots = models.JSONField(default=dict)
     created_at = models.DateTimeField(_("redeemed"), auto_now_add=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
 
     class Meta:
@@ -155,6 +174,22 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def valid_until(self) -> date | None:
+        """The code can be used while its green right is on offer."""
+        return self.green_right.valid_to
+
+    def state(self, today: date | None = None) -> RedemptionState:
+        from django.utils import timezone
+
+        if self.status == RedemptionStatus.CANCELLED:
+            return RedemptionState.CANCELLED
+        if self.status == RedemptionStatus.USED:
+            return RedemptionState.USED
+        until = self.valid_until()
+        if until is not None and (today or timezone.localdate()) > until:
+            return RedemptionState.EXPIRED
+        return RedemptionState.ISSUED
 
 
 class PointsExpiry(models.Model):
@@ -171,3 +206,38 @@ class PointsExpiry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} points of award {self.award_id} expired {self.expired_on}"
+
+
+class ReminderConsent(models.Model):
+    """A person's choice to be emailed before their points expire; off until they agree."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_consent"
+    )
+    expiry_emails = models.BooleanField(_("email me before my points expire"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder consent")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'yes' if self.expiry_emails else 'no'}"
+
+
+class ExpiryReminderSent(models.Model):
+    """One email per person per expiry date: the row is written with the email, so a re-run
+    of the task (or a second worker) sends nothing twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_on = models.DateField()
+    points = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("expiry reminder sent")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "expires_on"], name="one_expiry_reminder_per_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.expires_on}"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from carbon_accounts import selectors as ledger
 from carbon_accounts.models import Account
@@ -58,13 +59,6 @@ def expiring_soon(*, account: Account, days: int = 30, today: date | None = None
     )
 
 
-def expiring_lots(*, account: Account, days: int = 30, today: date | None = None) -> QuerySet[PointsAward]:
-    today = today or timezone.localdate()
-    return PointsAward.objects.filter(
-        account=account, remaining__gt=0, expires_on__gte=today, expires_on__lte=today + timedelta(days=days)
-    ).order_by("expires_on")
-
-
 def awards_of(*, account: Account) -> QuerySet[PointsAward]:
     return PointsAward.objects.filter(account=account).order_by("-created_at", "-id")
 
@@ -108,3 +102,99 @@ def points_flows(*, line_id: int) -> dict[str, int]:
         "expired": values["expired"],
         "owed": points_liability(line_id=line_id),
     }
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    """Points of one wallet (a person's account in one line) that lapse on one date."""
+
+    line_name_en: str
+    line_name_zh: str
+    expires_on: date
+    points: int
+
+    def line_name(self) -> str:
+        return self.line_name_en if translation.get_language() == "en" else self.line_name_zh
+
+
+def expiring_points(
+    *, user: AbstractBaseUser | AnonymousUser, days: int = 30, today: date | None = None
+) -> list[ExpiringPoints]:
+    """Per wallet and date, the points that lapse within `days` unless spent first; soonest first."""
+    today = today or timezone.localdate()
+    rows = (
+        PointsAward.objects.filter(
+            account__in=ledger.personal_accounts_of(user),
+            remaining__gt=0,
+            expires_on__gte=today,
+            expires_on__lte=today + timedelta(days=days),
+        )
+        .values("expires_on", "line__name_en", "line__name_zh", "line_id")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_on", "line_id")
+    )
+    return [
+        ExpiringPoints(row["line__name_en"], row["line__name_zh"], row["expires_on"], int(row["points"]))
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One movement of a wallet's points, with the balance right after it."""
+
+    day: date
+    kind: str  # earned, withdrawn, spent, returned, expired
+    points: int  # signed: positive in, negative out
+    balance: int
+    award: PointsAward | None = None
+    redemption: Redemption | None = None
+    earned_on: date | None = None
+
+
+_HISTORY_KINDS = {
+    "points_award": "earned",
+    "points_award_reversal": "withdrawn",
+    "redemption": "spent",
+    "redemption_reversal": "returned",
+    "points_expiry": "expired",
+}
+
+
+def points_history(*, account: Account, limit: int = 100) -> list[HistoryEntry]:
+    """The wallet's newest movements (earning, spending, cancellations, expiry) from its ledger
+    statement, each with the running balance, counted back from the balance held now."""
+    lines = ledger.statement(account_id=account.pk, limit=limit, unit="points").lines
+    transfer_ids = [line.transfer_id for line in lines]
+    awards = {award.transfer_id: award for award in PointsAward.objects.filter(transfer_id__in=transfer_ids)}
+    related = Redemption.objects.filter(account=account).select_related("green_right")
+    spent_on = {
+        r.code: r
+        for r in related.filter(code__in=[line.source_id for line in lines if line.kind == "redemption"])
+    }
+    returned_by = {r.cancel_transfer_id: r for r in related.filter(cancel_transfer_id__in=transfer_ids)}
+    expired_lots = {
+        str(award.pk): award.earned_on
+        for award in PointsAward.objects.filter(
+            pk__in=[int(line.source_id) for line in lines if line.kind == "points_expiry"]
+        )
+    }
+    balance = Account.objects.values_list("balance_points", flat=True).get(pk=account.pk)
+    entries = []
+    for line in lines:
+        kind = _HISTORY_KINDS.get(line.kind, "earned" if line.amount > 0 else "spent")
+        entries.append(
+            HistoryEntry(
+                day=timezone.localdate(line.created_at),
+                kind=kind,
+                points=line.amount,
+                balance=balance,
+                award=awards.get(line.transfer_id),
+                redemption=spent_on.get(line.source_id)
+                if kind == "spent"
+                else returned_by.get(line.transfer_id),
+                earned_on=expired_lots.get(line.source_id) if kind == "expired" else None,
+            )
+        )
+        balance -= line.amount
+    return entries

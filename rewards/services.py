@@ -22,6 +22,7 @@ from rewards.models import (
     PointsExpiry,
     PointsRule,
     Redemption,
+    RedemptionState,
     RedemptionStatus,
 )
 from rewards.selectors import AwardContext
@@ -434,9 +435,11 @@ def _check_redeemable(account: Account, right: GreenRight | None, today: date) -
     if right.stock is not None and right.stock < 1:
         raise RedemptionRefused(gettext("This green right is out of stock."))
     if right.limit_per_person is not None:
-        taken = Redemption.objects.filter(
-            account=account, green_right=right, status=RedemptionStatus.COMPLETED
-        ).count()
+        taken = (
+            Redemption.objects.filter(account=account, green_right=right)
+            .exclude(status=RedemptionStatus.CANCELLED)
+            .count()
+        )
         if taken >= right.limit_per_person:
             raise RedemptionRefused(
                 gettext("You have already redeemed this green right %(count)s time(s), the most allowed.")
@@ -477,6 +480,8 @@ def cancel_redemption(*, redemption_id: int, reason: str) -> Redemption:
     redemption = Redemption.objects.select_for_update().get(pk=redemption_id)
     if redemption.status == RedemptionStatus.CANCELLED:
         return redemption
+    if redemption.status == RedemptionStatus.USED:
+        raise RedemptionRefused(gettext("This code was already used; its points cannot be returned."))
     Account.objects.select_for_update().get(pk=redemption.account_id)
     reversal_id = ledger.reverse_transfer(transfer_id=redemption.transfer_id, reason=reason)
     for lot_id, portion in redemption.lots.items():
@@ -486,6 +491,25 @@ def cancel_redemption(*, redemption_id: int, reason: str) -> Redemption:
     redemption.cancel_transfer_id = reversal_id
     redemption.cancelled_at = timezone.now()
     redemption.save(update_fields=["status", "cancel_transfer_id", "cancelled_at"])
+    return redemption
+
+
+@transaction.atomic
+def use_redemption(*, code: str) -> Redemption:
+    """Mark a code used at the counter; a second use is refused, so a code buys one thing."""
+    redemption = (
+        Redemption.objects.select_for_update().select_related("green_right").filter(code=code).first()
+    )
+    if redemption is None:
+        raise RedemptionRefused(gettext("There is no redemption with this code."))
+    state = redemption.state()
+    if state != RedemptionState.ISSUED:
+        raise RedemptionRefused(
+            gettext("This code cannot be used: it is %(state)s.") % {"state": state.label}
+        )
+    redemption.status = RedemptionStatus.USED
+    redemption.used_at = timezone.now()
+    redemption.save(update_fields=["status", "used_at"])
     return redemption
 
 

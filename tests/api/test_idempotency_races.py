@@ -149,14 +149,14 @@ def test_a_double_submitted_redeem_form_redeems_once_and_both_go_to_the_redempti
     tree = right(reference["bank"], cost=100)
     browser = Client()
     browser.force_login(person.holder)
-    page = browser.get("/me/rights/", secure=True)
-    token = f"{page.context['request_key']}-{tree.pk}"
+    page = browser.get(f"/me/rights/{tree.pk}/redeem/", secure=True)  # the confirmation page
+    token = page.context["request_key"]
     assert f'name="request_key" value="{token}"' in page.content.decode()
 
     def submit(_n: int) -> Any:
         tab = Client()
         tab.cookies = browser.cookies
-        return tab.post(f"/me/rights/{tree.pk}/redeem/", {"request_key": token}, secure=True)
+        return tab.post(f"/me/rights/{tree.pk}/redeem/", {"request_key": token, "confirm": "on"}, secure=True)
 
     answers = race(submit, threads=4)
     redemption = Redemption.objects.get()

@@ -127,3 +127,31 @@ def test_a_replayed_batch_records_nothing_twice(reference, make_person) -> None:
     assert [Account.objects.get(pk=p.pk).balance_g for p in people] == balances
     assert all(isinstance(r, RecordRefused) or not r.created for r in again)
     assert check_ledger() == []
+
+
+def test_a_week_of_trips_in_one_batch_is_accepted_and_a_seventh_payment_on_one_day_is_held(
+    reference, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    person = make_person("bank")
+    today = timezone.localdate()
+
+    def trip(day_offset: int, key: str, behaviour: str = "bike_share") -> RecordRequest:
+        return RecordRequest(
+            line=reference["bank"],
+            account=person,
+            behaviour_code=behaviour,
+            quantity="3" if behaviour == "bike_share" else "1",  # type: ignore[arg-type]
+            occurred_on=today - timedelta(days=day_offset),
+            source="batch-test",
+            idempotency_key=key,
+            region="GB",
+        )
+
+    # Three days back (the bank line's window), two trips a day, typed at once; then seven QR
+    # payments on one day (the catalogue allows ten), of which the seventh is held.
+    week = [trip(days_ago, f"w{days_ago}-{n}") for days_ago in range(1, 4) for n in range(2)]
+    busy_day = [trip(0, f"d{n}", "qr_payment") for n in range(7)]
+    results = services.record_behaviours(line=reference["bank"], requests=week + busy_day)
+    statuses = [r.record.status for r in results if isinstance(r, RecordOutcome)]
+    assert statuses == ["accepted"] * 12 + ["pending_review"]
+    assert check_ledger() == []

@@ -228,7 +228,9 @@ def test_the_redeem_form(employee, key: str) -> None:  # type: ignore[no-untyped
         },
     )[0]
     before = effects()
-    response = client.post(f"/me/rights/{right.pk}/redeem/", {"request_key": key}, secure=True)
+    response = client.post(
+        f"/me/rights/{right.pk}/redeem/", {"request_key": key, "confirm": "on"}, secure=True
+    )
     answered(response)
     # The person has no points: whatever the key, nothing is redeemed.
     assert effects() == before

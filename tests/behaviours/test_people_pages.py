@@ -71,7 +71,9 @@ def test_my_account_shows_total_month_breakdown_equivalent_and_expiring_points(
     html = client.get("/me/", secure=True, headers=EN).content.decode()
     assert 'data-testid="total-kg">1.42 kg' in html and 'data-testid="month-kg">1.42 kg' in html
     assert "as much as 8.7 km not driven in an average petrol car" in html  # 1.416 kg / 0.16272
-    assert "140 points expire within 30 days" in html
+    expires_on = (timezone.localdate() + timedelta(days=10)).isoformat()
+    assert f"Bank wallet: 140 points expire on {expires_on}." in html
+    assert 'data-testid="wallet-bank">Bank wallet: 140 points<' in html
     assert html.index("Took the metro") < html.index("Chose an electronic statement")  # largest first
     assert "Open Government Licence" in html
 

@@ -55,7 +55,6 @@ def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database
             "behaviour": "green_travel_metro",
             "day": today,
             "counting": "{accepted,pending_review}",
-            "since": timezone.now().isoformat(),
             "evidence": "",
             "source": "api:bank",
             "key": "k-1",
@@ -64,7 +63,7 @@ def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database
     )
     record_scans = [line for line in plan.splitlines() if "on behaviours_behaviourrecord" in line]
     assert record_scans, plan
-    # The day's count and the burst count go through the person's entries of record_daily_caps;
+    # The day's count (for the caps and the plausibility rules) goes through the person's entries of record_daily_caps;
     # the replay and the evidence through their unique indexes. No sequential scan, and no
     # index of the behaviour alone.
     assert all(

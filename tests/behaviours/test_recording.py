@@ -245,10 +245,24 @@ def test_a_rejected_record_keeps_its_reason_and_posts_nothing(record) -> None:  
     assert Transfer.objects.count() == 0
 
 
-def test_a_burst_of_records_is_held(record) -> None:  # type: ignore[no-untyped-def]
-    statuses = [record("qr_payment", "1").record.status for _ in range(7)]
-    assert statuses[:6] == [RecordStatus.ACCEPTED] * 6
-    assert statuses[6] == RecordStatus.PENDING_REVIEW
+def test_too_many_records_of_one_behaviour_on_one_day_are_held(record) -> None:  # type: ignore[no-untyped-def]
+    saved = [record("qr_payment", "1").record for _ in range(7)]
+    assert [r.status for r in saved[:6]] == [RecordStatus.ACCEPTED] * 6
+    assert saved[6].status == RecordStatus.PENDING_REVIEW
+    assert saved[6].review_reason == (
+        f"many records on one day: 6 of qr_payment already on {TODAY().isoformat()}"
+    )
+
+
+def test_a_week_of_commutes_typed_at_once_is_accepted_not_held(record) -> None:  # type: ignore[no-untyped-def]
+    # Catching up on Monday for the week before: fourteen records typed within a minute, two a day.
+    saved = [
+        record(mode, "8", occurred_on=TODAY() - timedelta(days=days_ago)).record
+        for days_ago in range(1, 8)
+        for mode in ("commute_metro", "commute_cycle")
+    ]
+    assert [(r.status, r.review_reason) for r in saved] == [(RecordStatus.ACCEPTED, "")] * 14
+    assert all(r.points > 0 for r in saved)
 
 
 def test_a_record_found_wrong_is_reversed_never_edited(record) -> None:  # type: ignore[no-untyped-def]
@@ -287,3 +301,31 @@ def test_each_of_the_38_behaviours_can_be_recorded(record, row) -> None:  # type
         assert saved.points == int(row["points_per_event"])
     assert saved.ghg_category == row["ghg_category"]
     assert len(BEHAVIOURS) == 38 and Behaviour.objects.count() == 38
+
+
+def test_the_demo_seed_holds_nothing_and_the_demo_employee_can_act_again(reference) -> None:  # type: ignore[no-untyped-def]
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from behaviours.services import RecordRequest, record_behaviour
+
+    call_command("seed_demo", employees=8, customers=8, stdout=StringIO())
+    assert BehaviourRecord.objects.exists()
+    assert not BehaviourRecord.objects.filter(status=RecordStatus.PENDING_REVIEW).exists()
+    employee = Account.objects.get(holder__email="employee@demo.example", line__code="employees")
+    statuses = [
+        record_behaviour(
+            request=RecordRequest(
+                line=reference["employees"],
+                account=employee,
+                behaviour_code=code,
+                quantity=Decimal("9"),
+                occurred_on=TODAY(),
+                source="tests",
+                idempotency_key=f"demo-employee-{code}",
+            )
+        ).record.status
+        for code in ("commute_metro", "commute_cycle")
+    ]
+    assert statuses == [RecordStatus.ACCEPTED, RecordStatus.ACCEPTED]

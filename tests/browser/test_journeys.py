@@ -78,10 +78,12 @@ def test_a_customer_redeems_a_green_right(phone, reference, make_person, record)
     sign_in(phone, person.holder.email, PASSWORD)
     phone.wait_for_url("**/me/")
     phone.goto("/me/rights/")
-    assert phone.get_by_test_id("points-bank").inner_text() == "134"
+    assert phone.get_by_test_id("wallet-bank").inner_text() == "Bank wallet: 134 points"
     fits_the_screen(phone)
     screenshot(phone, "green-rights")
-    phone.get_by_role("button", name="Redeem").first.click()
+    phone.get_by_role("link", name="Redeem").first.click()
+    phone.wait_for_url("**/me/rights/*/redeem/")
+    phone.get_by_role("button", name="Confirm and spend the points").click()
     phone.wait_for_url("**/me/redemptions/*/")
     code = phone.get_by_test_id("redemption-code").inner_text()
     assert code == Redemption.objects.get().code

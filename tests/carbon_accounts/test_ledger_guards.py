@@ -172,4 +172,10 @@ def test_what_the_services_change_is_still_allowed(history) -> None:  # type: ig
     assert redemption.status == "cancelled"
     # A cancellation is final.
     refused("UPDATE rewards_redemption SET status = 'completed' WHERE id = %s", [redemption.pk])
+    # So is a use at the counter: a code buys one thing.
+    right_id = redemption.green_right_id
+    used = rewards.redeem(account=account, green_right_id=right_id, idempotency_key="r2").redemption
+    rewards.use_redemption(code=used.code)
+    refused("UPDATE rewards_redemption SET status = 'completed' WHERE id = %s", [used.pk])
+    refused("UPDATE rewards_redemption SET used_at = now() WHERE id = %s", [used.pk])
     assert check_ledger() == []

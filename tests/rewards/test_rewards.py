@@ -245,11 +245,12 @@ def test_a_customer_sees_points_with_reasons_redeems_and_gets_a_code(
     history = client.get("/me/points/", secure=True, headers={"accept-language": "en"}).content.decode()
     assert "1.35 kg reduced at 1 point per 10 g" in history
     catalogue = client.get("/me/rights/", secure=True, headers={"accept-language": "en"}).content.decode()
-    assert "Plant a tree" in catalogue and 'data-testid="points-bank">134<' in catalogue
-    response = client.post(f"/me/rights/{right.pk}/redeem/", {"request_key": "tap"}, secure=True, follow=True)
+    assert "Plant a tree" in catalogue and 'data-testid="wallet-bank">Bank wallet: 134 points<' in catalogue
+    confirmed = {"request_key": "tap", "confirm": "on"}
+    response = client.post(f"/me/rights/{right.pk}/redeem/", confirmed, secure=True, follow=True)
     code = Redemption.objects.get().code
     assert code in response.content.decode()
-    client.post(f"/me/rights/{right.pk}/redeem/", {"request_key": "tap"}, secure=True)
+    client.post(f"/me/rights/{right.pk}/redeem/", confirmed, secure=True)
     assert Redemption.objects.count() == 1
 
 
@@ -259,7 +260,7 @@ def test_a_refused_redemption_is_explained(client: Client, record, reference, ma
     client.force_login(person.holder)
     response = client.post(
         f"/me/rights/{right.pk}/redeem/",
-        {"request_key": "x"},
+        {"request_key": "x", "confirm": "on"},
         secure=True,
         follow=True,
         headers={"accept-language": "en"},
