@@ -25,6 +25,7 @@ class Region(models.Model):
 
     class Meta:
         verbose_name = _("region")
+        verbose_name_plural = _("regions")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -52,6 +53,7 @@ class Behaviour(models.Model):
 
     class Meta:
         verbose_name = _("behaviour")
+        verbose_name_plural = _("behaviours")
         ordering = ["audience", "category", "code"]
 
     def __str__(self) -> str:
@@ -91,6 +93,7 @@ class EmissionFactor(models.Model):
 
     class Meta:
         verbose_name = _("emission factor")
+        verbose_name_plural = _("emission factors")
         ordering = ["activity", "region", "valid_from", "version"]
         constraints = [
             models.UniqueConstraint(
@@ -210,6 +213,7 @@ class BehaviourRecord(models.Model):
 
     class Meta:
         verbose_name = _("behaviour record")
+        verbose_name_plural = _("behaviour records")
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "idempotency_key"], name="record_idempotent_per_source"
@@ -275,6 +279,7 @@ class ImportJob(models.Model):
 
     class Meta:
         verbose_name = _("import")
+        verbose_name_plural = _("imports")
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
@@ -292,6 +297,7 @@ class SavedRoute(models.Model):
 
     class Meta:
         verbose_name = _("saved route")
+        verbose_name_plural = _("saved routes")
         constraints = [
             models.UniqueConstraint(fields=["account", "name"], name="route_name_unique_per_account")
         ]

@@ -6,11 +6,35 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext, gettext_lazy
 
+from behaviours import selectors as behaviour_selectors
 from carbon_accounts import selectors
 from carbon_accounts.models import Account, Audience
 from config.form_fields import PlainIntegerField
+
+# What a movement is, in words; the stored description is the ledger's English note.
+KIND_LABELS = {
+    "reduction": gettext_lazy("Reduction"),
+    "points_award": gettext_lazy("Points earned"),
+    "redemption": gettext_lazy("Green right redeemed"),
+    "points_expiry": gettext_lazy("Points expired"),
+    "exchange_certification": gettext_lazy("Certified by the carbon exchange"),
+    "exchange_retirement": gettext_lazy("Retired at the carbon exchange"),
+}
+
+
+def movement_in_words(line: selectors.StatementLine, behaviours: dict[int, object]) -> str:
+    """e.g. "Points earned: Metro commute", "Reversed: Reduction: Metro commute"."""
+    reversal = line.kind.endswith("_reversal")
+    kind = line.kind.removesuffix("_reversal")
+    text = str(KIND_LABELS.get(kind, line.description or kind))
+    behaviour = behaviours.get(int(line.source_id)) if line.source_id.isdigit() else None
+    if line.source_type == "behaviour_record" and behaviour is not None:
+        english = (get_language() or "").startswith("en")
+        name = getattr(behaviour, "name_en" if english else "name_zh")
+        text = gettext("%(what)s: %(behaviour)s") % {"what": text, "behaviour": name}
+    return gettext("Reversed: %(what)s") % {"what": text} if reversal else text
 
 
 class StatementPagingForm(forms.Form):
@@ -32,7 +56,23 @@ def account_statement(request: HttpRequest, account_id: int) -> HttpResponse:
     if not paging.is_valid():
         raise BadRequest(gettext("This link to older movements is not valid."))
     page = selectors.statement(account_id=account.pk, cursor=paging.cleaned_data["cursor"], limit=50)
-    return render(request, "carbon_accounts/statement.html", {"account": account, "page": page})
+    record_ids = [
+        int(line.source_id)
+        for line in page.lines
+        if line.source_type == "behaviour_record" and line.source_id.isdigit()
+    ]
+    behaviours: dict[int, object] = dict(behaviour_selectors.behaviours_of_records(record_ids=record_ids))
+    rows = [
+        (
+            line,
+            movement_in_words(line, behaviours),
+            int(line.source_id)
+            if line.source_type == "behaviour_record" and line.source_id.isdigit()
+            else None,
+        )
+        for line in page.lines
+    ]
+    return render(request, "carbon_accounts/statement.html", {"account": account, "page": page, "rows": rows})
 
 
 @login_required

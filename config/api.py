@@ -109,7 +109,9 @@ class StrictJSONParser(JSONParser):
         try:
             return strict_json_loads(_text(stream))
         except JSONRefused as error:
-            raise exceptions.ParseError(gettext("The body is not valid JSON: %(reason)s") % {"reason": error}) from None
+            raise exceptions.ParseError(
+                gettext("The body is not valid JSON: %(reason)s") % {"reason": error}
+            ) from None
 
 
 class Unparseable:
@@ -189,7 +191,9 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: [gettext("This field is not known.")] for name in unknown})
+                raise serializers.ValidationError(
+                    {name: [gettext("This field is not known.")] for name in unknown}
+                )
         return super().to_internal_value(data)
 
 

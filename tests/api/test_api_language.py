@@ -18,11 +18,15 @@ METRO = {"person": "C-1001", "behaviour": "green_travel_metro", "quantity": "5",
         ("fr-FR", "This field is not known."),
     ],
 )
-def test_api_messages_follow_accept_language_and_default_to_english(line_key, accept_language, message) -> None:  # type: ignore[no-untyped-def]
+def test_api_messages_follow_accept_language_and_default_to_english(
+    line_key, accept_language, message
+) -> None:  # type: ignore[no-untyped-def]
     headers = {"idempotency-key": "k"}
     if accept_language:
         headers["accept-language"] = accept_language
-    response = line_key("bank").post("/api/v1/lines/bank/records", {**METRO, "colour": "green"}, headers=headers)
+    response = line_key("bank").post(
+        "/api/v1/lines/bank/records", {**METRO, "colour": "green"}, headers=headers
+    )
     assert response.status_code == 400
     assert response.json()["fields"] == {"colour": [message]}
 
@@ -30,7 +34,9 @@ def test_api_messages_follow_accept_language_and_default_to_english(line_key, ac
 def test_the_language_cookie_of_the_pages_does_not_turn_the_api_chinese(line_key) -> None:  # type: ignore[no-untyped-def]
     bank = line_key("bank")
     bank.client.cookies["django_language"] = "zh-hans"
-    response = bank.post("/api/v1/lines/bank/records", {**METRO, "colour": "green"}, headers={"idempotency-key": "k"})
+    response = bank.post(
+        "/api/v1/lines/bank/records", {**METRO, "colour": "green"}, headers={"idempotency-key": "k"}
+    )
     assert response.json()["fields"] == {"colour": ["This field is not known."]}
     assert response["Content-Language"] == "en"
 
@@ -39,7 +45,9 @@ def test_the_language_cookie_of_the_pages_does_not_turn_the_api_chinese(line_key
 def test_refusals_written_before_the_view_follow_the_same_rule(settings) -> None:  # type: ignore[no-untyped-def]
     settings.API_MAX_BODY_BYTES = 10
     client = Client()
-    english = client.post("/api/v1/lines/bank/records", "x" * 11, content_type="application/json", secure=True)
+    english = client.post(
+        "/api/v1/lines/bank/records", "x" * 11, content_type="application/json", secure=True
+    )
     chinese = client.post(
         "/api/v1/lines/bank/records",
         "x" * 11,
@@ -49,4 +57,6 @@ def test_refusals_written_before_the_view_follow_the_same_rule(settings) -> None
     )
     assert english.json()["message"].startswith("The body is 11 bytes")
     assert chinese.json()["message"].startswith("请求体为 11 字节")
-    assert client.get("/api/v1/nothing-here", secure=True).json()["message"] == "There is no such API operation."
+    assert (
+        client.get("/api/v1/nothing-here", secure=True).json()["message"] == "There is no such API operation."
+    )
