@@ -10,7 +10,7 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from behaviours.models import BehaviourRecord, RecordStatus
-from behaviours.units import amount, unit_name
+from behaviours.units import amount
 from config.numbers import format_kilograms, format_number
 
 # What each factor's activity is, in words (emission_factors.csv's activity codes).
@@ -101,7 +101,8 @@ def calculation(record: BehaviourRecord, links: list[Any]) -> str:
 
 
 def factor_value(value: Decimal, per_unit: str) -> str:
-    return gettext("%(value)s kg CO2e per %(unit)s") % {
+    """e.g. "0.16272 kg CO2e for 1 km"."""
+    return gettext("%(value)s kg CO2e for %(one)s") % {
         "value": format_number(value),
-        "unit": unit_name(per_unit),
+        "one": amount(1, per_unit),
     }
