@@ -17,7 +17,12 @@ from carbon_accounts.models import Account, Audience, BusinessLine
 class Region(models.Model):
     code = models.CharField(_("code"), max_length=32, primary_key=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent region"),
     )
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
@@ -25,6 +30,7 @@ class Region(models.Model):
 
     class Meta:
         verbose_name = _("region")
+        verbose_name_plural = _("regions")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -52,6 +58,7 @@ class Behaviour(models.Model):
 
     class Meta:
         verbose_name = _("behaviour")
+        verbose_name_plural = _("behaviours")
         ordering = ["audience", "category", "code"]
 
     def __str__(self) -> str:
@@ -68,7 +75,9 @@ class Behaviour(models.Model):
 
 class EmissionFactor(models.Model):
     activity = models.CharField(_("activity"), max_length=60)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="factors")
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="factors", verbose_name=_("region")
+    )
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     value_kgco2e = models.DecimalField(_("value (kgCO2e per unit)"), max_digits=24, decimal_places=10)
@@ -91,6 +100,7 @@ class EmissionFactor(models.Model):
 
     class Meta:
         verbose_name = _("emission factor")
+        verbose_name_plural = _("emission factors")
         ordering = ["activity", "region", "valid_from", "version"]
         constraints = [
             models.UniqueConstraint(
@@ -117,9 +127,15 @@ class EmissionFactor(models.Model):
 
 class Methodology(models.Model):
     behaviour = models.ForeignKey(
-        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="methodologies"
+        Behaviour,
+        on_delete=models.PROTECT,
+        to_field="code",
+        related_name="methodologies",
+        verbose_name=_("behaviour"),
     )
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="methodologies")
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="methodologies", verbose_name=_("region")
+    )
     valid_from = models.DateField(_("valid from"))
     method = models.CharField(
         _("method"),
@@ -170,10 +186,18 @@ class BehaviourRecord(models.Model):
 
     # line and account are served by the composite indexes below (record_line_period, record_daily_caps).
     line = models.ForeignKey(
-        BusinessLine, on_delete=models.PROTECT, related_name="behaviour_records", db_index=False
+        BusinessLine,
+        on_delete=models.PROTECT,
+        related_name="behaviour_records",
+        db_index=False,
+        verbose_name=_("business line"),
     )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="behaviour_records", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="behaviour_records",
+        db_index=False,
+        verbose_name=_("account"),
     )
     # No index of its own: record_daily_caps serves the person's day. With one, a generic plan
     # made while the table was small (a new database, or statistics not yet taken) read the
@@ -181,13 +205,20 @@ class BehaviourRecord(models.Model):
     # of the behaviour was walked for each new one, and recording slowed from 465 to 254
     # records/s within 25 seconds (bench/NOTES.md, seventh session).
     behaviour = models.ForeignKey(
-        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="records", db_index=False
+        Behaviour,
+        on_delete=models.PROTECT,
+        to_field="code",
+        related_name="records",
+        db_index=False,
+        verbose_name=_("behaviour"),
     )
     quantity = models.DecimalField(_("quantity"), max_digits=15, decimal_places=3)
     counted_quantity = models.DecimalField(_("counted quantity"), max_digits=15, decimal_places=3)
     cap_note = models.CharField(_("cap applied"), max_length=300, blank=True, default="")
     occurred_on = models.DateField(_("date of the action"))
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="records")
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="records", verbose_name=_("region")
+    )
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     evidence_id = models.CharField(_("evidence id"), max_length=120, blank=True, default="")
     source = models.CharField(_("channel"), max_length=64)
@@ -197,7 +228,12 @@ class BehaviourRecord(models.Model):
     review_reason = models.CharField(_("review reason"), max_length=300, blank=True, default="")
     reduction_g = models.BigIntegerField(_("reduction (g CO2e)"), default=0)
     methodology = models.ForeignKey(
-        Methodology, on_delete=models.PROTECT, null=True, blank=True, related_name="records"
+        Methodology,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="records",
+        verbose_name=_("methodology"),
     )
     factors = models.ManyToManyField(EmissionFactor, through="RecordFactor", related_name="records")
     ghg_category = models.CharField(_("GHG category"), max_length=48)
@@ -210,6 +246,7 @@ class BehaviourRecord(models.Model):
 
     class Meta:
         verbose_name = _("behaviour record")
+        verbose_name_plural = _("behaviour records")
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "idempotency_key"], name="record_idempotent_per_source"
@@ -275,6 +312,7 @@ class ImportJob(models.Model):
 
     class Meta:
         verbose_name = _("import")
+        verbose_name_plural = _("imports")
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
@@ -292,6 +330,7 @@ class SavedRoute(models.Model):
 
     class Meta:
         verbose_name = _("saved route")
+        verbose_name_plural = _("saved routes")
         constraints = [
             models.UniqueConstraint(fields=["account", "name"], name="route_name_unique_per_account")
         ]

@@ -73,6 +73,16 @@ def behaviours_for(*, audience: str) -> QuerySet[Behaviour]:
     return Behaviour.objects.filter(audience=audience).order_by("category", "code")
 
 
+def behaviours_of_records(*, record_ids: list[int]) -> dict[int, Behaviour]:
+    """Each record's behaviour, so that a statement can name what a movement came from."""
+    records = BehaviourRecord.objects.filter(pk__in=record_ids).select_related("behaviour")
+    return {record.pk: record.behaviour for record in records.only("pk", "behaviour")}
+
+
+def behaviours_by_code(*, codes: set[str]) -> dict[str, Behaviour]:
+    return {behaviour.code: behaviour for behaviour in Behaviour.objects.filter(code__in=codes)}
+
+
 def catalogue() -> QuerySet[Behaviour]:
     return Behaviour.objects.prefetch_related("methodologies").order_by("audience", "category", "code")
 

@@ -22,7 +22,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
@@ -623,8 +623,10 @@ def _cap(
     if behaviour.max_events_per_day is not None and events >= behaviour.max_events_per_day:
         raise RecordRefused(
             "daily_event_limit",
-            gettext(
-                "%(behaviour)s can be recorded %(limit)s time(s) a day, and %(day)s already has %(count)s. Nothing was recorded."
+            ngettext(
+                "%(behaviour)s can be recorded %(limit)s time a day, and %(day)s already has %(count)s. Nothing was recorded.",
+                "%(behaviour)s can be recorded %(limit)s times a day, and %(day)s already has %(count)s. Nothing was recorded.",
+                behaviour.max_events_per_day or 0,
             )
             % {
                 "behaviour": _name(behaviour),

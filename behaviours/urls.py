@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import staff_views, views
+from behaviours import staff_views, statements, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -8,6 +8,8 @@ urlpatterns = [
     path("me/commute/", views.commute, name="commute"),
     path("me/record/", views.record, name="record_behaviour"),
     path("me/records/", views.my_records, name="my_records"),
+    path("me/accounts/<int:account_id>/statement/", statements.account_statement, name="account_statement"),
+    path("me/points/", statements.points_history, name="points_history"),
     path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:record_id>/decision/", views.review_decision, name="review_decision"),

@@ -12,16 +12,19 @@ from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from behaviours import quantify as pure
 from behaviours import selectors, services
+from behaviours.explain import calculation, factor_value, not_counted
 from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
 from config.form_fields import PlainDateField, PlainDecimalField, PlainIntegerField
+from config.numbers import format_kilograms, format_number
+from config.units import amount, unit_name
 from rewards import selectors as rewards_selectors
 
 FIELD_OF_REFUSAL = {
@@ -112,7 +115,7 @@ class RecordForm(forms.Form):
         account_field.choices = [(a.pk, a.line.name_en if english else a.line.name_zh) for a in accounts]
         audiences = {a.line.audience for a in accounts}
         behaviour_field.choices = [
-            (b.code, f"{b.name_en if english else b.name_zh} ({b.unit})")
+            (b.code, f"{b.name_en if english else b.name_zh} ({unit_name(b.unit)})")
             for b in Behaviour.objects.filter(
                 audience__in=audiences, **({"category": category} if category else {})
             ).order_by("audience", "category", "code")
@@ -142,6 +145,8 @@ def my_account(request: HttpRequest) -> HttpResponse:
         "behaviours/my_account.html",
         {
             "accounts": accounts,
+            # Commutes are an employee's: a customer is offered the actions of their own lines.
+            "is_employee": any(account.line and account.line.audience == "employee" for account in accounts),
             "total_g": total_g,
             "this_month_g": this_month,
             # Per wallet, never summed: a line's points are spent only on its own green rights.
@@ -202,7 +207,8 @@ class CommuteForm(forms.Form):
         route_field.choices = [("", _("None: enter the trip below"))] + [
             (
                 route.pk,
-                f"{route.name}: {names.get(route.behaviour_id, route.behaviour_id)}, {route.distance.normalize()} km",
+                f"{route.name}: {names.get(route.behaviour_id, route.behaviour_id)}, "
+                + amount(route.distance, "km"),
             )
             for route in routes
         ]
@@ -320,9 +326,10 @@ def _record_message(record: Any) -> str:
         return gettext(
             "Recorded and held for a review: %(reason)s. Nothing is counted until it is approved."
         ) % {"reason": record.review_reason}
-    text = gettext("Recorded: %(kg)s kg CO2e reduction, %(points)s green points.") % {
-        "kg": f"{Decimal(record.reduction_g) / 1000:.3f}",
-        "points": record.points,
+    text = gettext("Recorded: %(kg)s kg CO2e reduction, %(points)s.") % {
+        "kg": format_kilograms(record.reduction_g),
+        "points": ngettext("%(n)s green point", "%(n)s green points", record.points)
+        % {"n": format_number(record.points)},
     }
     if record.cap_note:
         text += " " + gettext("Note: %(cap)s.") % {"cap": record.cap_note}
@@ -358,6 +365,13 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
         "behaviours/record_detail.html",
         {
             "record": record,
+            "not_counted": not_counted(record),
+            "calculation": calculation(record, links),
+            # Plain digits, as the command line reads them ("10", never "1E+1" or "10.000").
+            "command_quantity": format(record.counted_quantity.normalize(), "f"),
+            "factor_rows": [
+                (link, factor_value(link.factor.value_kgco2e, link.factor.per_unit)) for link in links
+            ],
             "links": links,
             "shows_ogl": any(link.factor.is_open_government_licence for link in links),
         },

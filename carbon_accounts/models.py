@@ -35,6 +35,7 @@ class Group(models.Model):
 
     class Meta:
         verbose_name = _("group")
+        verbose_name_plural = _("groups")
         constraints = [models.CheckConstraint(condition=Q(singleton=True), name="group_is_singleton")]
 
     def __str__(self) -> str:
@@ -66,6 +67,7 @@ class BusinessLine(models.Model):
 
     class Meta:
         verbose_name = _("business line")
+        verbose_name_plural = _("business lines")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -142,6 +144,7 @@ class Account(models.Model):
 
     class Meta:
         verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="group", line__isnull=True) | (~Q(kind="group") & Q(line__isnull=False)),
@@ -216,6 +219,7 @@ class Transfer(models.Model):
 
     class Meta:
         verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(
@@ -269,6 +273,7 @@ class ApiCredential(models.Model):
 
     class Meta:
         verbose_name = _("API credential")
+        verbose_name_plural = _("API credentials")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="line_system", line__isnull=False, user__isnull=True))
@@ -303,6 +308,7 @@ class StaffRole(models.Model):
 
     class Meta:
         verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
         constraints = [
             models.CheckConstraint(
                 condition=Q(role="line_operator", line__isnull=False)

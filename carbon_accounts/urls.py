@@ -3,7 +3,6 @@ from django.urls import path
 from carbon_accounts import views
 
 urlpatterns = [
-    path("me/accounts/<int:account_id>/statement/", views.account_statement, name="account_statement"),
     path("me/leaderboard/", views.leaderboard, name="leaderboard"),
     path("me/join/", views.join, name="join"),
     path("staff/invitations/", views.staff_invitations, name="staff_invitations"),

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -16,29 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from carbon_accounts import selectors, services
 from carbon_accounts.models import Account, Audience, BusinessLine, JoiningCode, JoiningCodeKind
 from carbon_accounts.roles import Access, staff_page
-from config.form_fields import PlainIntegerField
-
-
-class StatementPagingForm(forms.Form):
-    # The last transfer id of the page before (selectors.statement's keyset cursor).
-    cursor = PlainIntegerField(required=False, min_value=1)
 
 
 class LeaderboardForm(forms.Form):
     on_leaderboard = forms.BooleanField(required=False)
-
-
-@login_required
-def account_statement(request: HttpRequest, account_id: int) -> HttpResponse:
-    # Only the holder sees a personal account: anyone else gets the same 404 as a missing one.
-    account = selectors.personal_accounts_of(request.user).filter(pk=account_id).first()
-    if account is None:
-        raise Http404
-    paging = StatementPagingForm(request.GET)
-    if not paging.is_valid():
-        raise BadRequest(gettext("This link to older movements is not valid."))
-    page = selectors.statement(account_id=account.pk, cursor=paging.cleaned_data["cursor"], limit=50)
-    return render(request, "carbon_accounts/statement.html", {"account": account, "page": page})
 
 
 @login_required

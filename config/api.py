@@ -17,7 +17,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -49,7 +51,7 @@ class JSONRefused(ValueError):
 
 
 def _refuse_constant(name: str) -> None:
-    raise JSONRefused(f"{name} is not a number this API accepts")
+    raise JSONRefused(gettext("%(name)s is not a number this API accepts") % {"name": name})
 
 
 def strict_json_loads(raw: bytes | str) -> Any:
@@ -58,16 +60,20 @@ def strict_json_loads(raw: bytes | str) -> Any:
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
-        raise JSONRefused(f"it is nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise JSONRefused(_too_deep()) from None
     except UnicodeDecodeError:
-        raise JSONRefused("it is not UTF-8 text") from None
+        raise JSONRefused(gettext("it is not UTF-8 text")) from None
     except JSONRefused:
         raise
     except ValueError as error:  # json's own errors, and Python's limit on an integer's digits
         raise JSONRefused(str(error)) from None
     if _deeper_than(value, MAX_JSON_DEPTH):
-        raise JSONRefused(f"it is nested deeper than {MAX_JSON_DEPTH} levels")
+        raise JSONRefused(_too_deep())
     return value
+
+
+def _too_deep() -> str:
+    return gettext("it is nested deeper than %(levels)d levels") % {"levels": MAX_JSON_DEPTH}
 
 
 _CONTAINERS = (dict, list)  # the only containers json.loads makes
@@ -95,7 +101,7 @@ def _text(stream: Any) -> str:
     try:
         return stream.read().decode(settings.DEFAULT_CHARSET)
     except UnicodeDecodeError:
-        raise exceptions.ParseError("The body is not UTF-8 text.") from None
+        raise exceptions.ParseError(gettext("The body is not UTF-8 text.")) from None
 
 
 class StrictJSONParser(JSONParser):
@@ -103,7 +109,9 @@ class StrictJSONParser(JSONParser):
         try:
             return strict_json_loads(_text(stream))
         except JSONRefused as error:
-            raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+            raise exceptions.ParseError(
+                gettext("The body is not valid JSON: %(reason)s") % {"reason": error}
+            ) from None
 
 
 class Unparseable:
@@ -183,7 +191,9 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["This field is not known."] for name in unknown})
+                raise serializers.ValidationError(
+                    {name: [gettext("This field is not known.")] for name in unknown}
+                )
         return super().to_internal_value(data)
 
 
@@ -220,7 +230,7 @@ class CredentialAuthentication(BaseAuthentication):
             return None
         credential = credentials.authenticate(header.removeprefix("Bearer ").strip())
         if credential is None:
-            raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
+            raise exceptions.AuthenticationFailed(gettext("This API key is unknown or has been revoked."))
         if credential.kind == CredentialKind.PERSONAL:
             return credential.user, credential
         return AnonymousUser(), credential
@@ -240,7 +250,7 @@ def line_credential(request: Request) -> ApiCredential | None:
 
 
 class IsPerson(BasePermission):
-    message = "Sign in, or use your personal token."
+    message = gettext_lazy("Sign in, or use your personal token.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated)
@@ -249,18 +259,18 @@ class IsPerson(BasePermission):
 class IsLineSystemOfThisLine(BasePermission):
     """A line system's key reaches its own line only."""
 
-    message = "This key belongs to another business line."
+    message = gettext_lazy("This key belongs to another business line.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         credential = line_credential(request)
         if credential is None:
-            raise exceptions.NotAuthenticated("Use the API key of this business line's system.")
+            raise exceptions.NotAuthenticated(gettext("Use the API key of this business line's system."))
         return credential.line is not None and credential.line.code == view.kwargs.get("line")
 
 
 # Staff powers need two factors. A personal token is one, so a staff member's token (issued
 # before they became staff, since none is issued to staff) acts as a plain person's.
-SECOND_FACTOR_REQUIRED = (
+SECOND_FACTOR_REQUIRED = gettext_lazy(
     "Staff read the group's and the lines' figures only from a session signed in with two-factor; "
     "a personal token is one factor."
 )
@@ -281,7 +291,7 @@ def refuse_staff_token(request: Request) -> None:
         and auth.kind == CredentialKind.PERSONAL
         and getattr(request.user, "is_staff", False)
     ):
-        raise ApiError(status_code=403, code="second_factor_required", message=SECOND_FACTOR_REQUIRED)
+        raise ApiError(status_code=403, code="second_factor_required", message=str(SECOND_FACTOR_REQUIRED))
 
 
 class IsLineSystemOfThisLineOrStaff(IsLineSystemOfThisLine):
@@ -299,7 +309,7 @@ class IsLineSystemOfThisLineOrStaff(IsLineSystemOfThisLine):
 class IsStaff(BasePermission):
     """Staff whose role covers the whole group (the office, auditors)."""
 
-    message = "Only the group sustainability office and auditors may read the group's figures."
+    message = gettext_lazy("Only the group sustainability office and auditors may read the group's figures.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         refuse_staff_token(request)
@@ -314,7 +324,7 @@ def line_or_404(code: str, request: Request | None = None) -> BusinessLine:
         return credential.line
     line = BusinessLine.objects.filter(code=code).first()
     if line is None:
-        raise exceptions.NotFound(f"There is no business line {code!r}.")
+        raise exceptions.NotFound(gettext("There is no business line %(line)r.") % {"line": code})
     return line
 
 
@@ -441,7 +451,7 @@ ERROR_CODES = {
 
 def exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(error, Http404):
-        error = exceptions.NotFound(str(error) or "Not found.")
+        error = exceptions.NotFound(str(error) or gettext("Not found."))
     elif isinstance(error, DjangoPermissionDenied):
         error = exceptions.PermissionDenied()
     if isinstance(error, ApiError):
@@ -492,24 +502,54 @@ class ApiBodyLimitMiddleware:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return api_error_json(400, "bad_content_length", "The Content-Length header is not a number.")
+                with translation.override(api_language(request)):
+                    message = gettext("The Content-Length header is not a number.")
+                return api_error_json(400, "bad_content_length", message)
             limit = (
                 settings.API_MAX_UPLOAD_BYTES
                 if request.path.endswith("/imports")
                 else settings.API_MAX_BODY_BYTES
             )
             if length > limit:
-                return api_error_json(
-                    413,
-                    "body_too_large",
-                    f"The body is {length} bytes; this operation takes at most {limit}. "
-                    "Send large files to the imports operation.",
-                )
+                with translation.override(api_language(request)):
+                    message = gettext(
+                        "The body is %(length)d bytes; this operation takes at most %(limit)d. "
+                        "Send large files to the imports operation."
+                    ) % {"length": length, "limit": limit}
+                return api_error_json(413, "body_too_large", message)
         return self.get_response(request)
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return api_error_json(404, "not_found", "There is no such API operation.")
+    return api_error_json(404, "not_found", gettext("There is no such API operation."))
+
+
+def api_language(request: HttpRequest) -> str:
+    """English, unless the request's Accept-Language asks for a language the platform speaks:
+    machines calling the API rarely send the header, and their logs are read in English. The
+    pages' language cookie does not count here."""
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return "en"
+
+
+class ApiLanguageMiddleware:
+    """Answers the API in api_language(); after LocaleMiddleware, which chose the pages' language."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            language = api_language(request)
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
 
 
 __all__ = ["status"]

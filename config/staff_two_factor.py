@@ -53,7 +53,7 @@ class StaffTwoFactorMiddleware:
         if set_up and passed_second_factor(request, user):
             return self.get_response(request)
         if request.path.startswith("/api/"):
-            return api_error_json(403, "second_factor_required", SECOND_FACTOR_REQUIRED)
+            return api_error_json(403, "second_factor_required", str(SECOND_FACTOR_REQUIRED))
         if not set_up:
             return redirect(reverse("mfa_activate_totp"))
         return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")

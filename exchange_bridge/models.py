@@ -75,6 +75,7 @@ class FilingItem(models.Model):
 
     class Meta:
         verbose_name = _("filing item")
+        verbose_name_plural = _("filing items")
         constraints = [
             # Invariant 7: a reduction is in at most one live filing.
             models.UniqueConstraint(
@@ -104,6 +105,7 @@ class ReconciliationRun(models.Model):
 
     class Meta:
         verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
         ordering = ["-ran_at"]
 
     def __str__(self) -> str:
@@ -123,6 +125,7 @@ class Retirement(models.Model):
 
     class Meta:
         verbose_name = _("retirement")
+        verbose_name_plural = _("retirements")
 
     def __str__(self) -> str:
         return f"{self.retirement_ref}: {self.tonnes} t"

@@ -36,6 +36,7 @@ class PointsRule(models.Model):
 
     class Meta:
         verbose_name = _("points rule")
+        verbose_name_plural = _("points rules")
         constraints = [
             models.UniqueConstraint(
                 fields=["line", "behaviour_code"],
@@ -74,6 +75,7 @@ class PointsAward(models.Model):
 
     class Meta:
         verbose_name = _("points award")
+        verbose_name_plural = _("points awards")
         constraints = [
             models.UniqueConstraint(fields=["source_type", "source_id"], name="one_award_per_source"),
             models.CheckConstraint(
@@ -119,6 +121,7 @@ class GreenRight(models.Model):
 
     class Meta:
         verbose_name = _("green right")
+        verbose_name_plural = _("green rights")
         ordering = ["line", "cost_points"]
         constraints = [
             models.UniqueConstraint(fields=["line", "code"], name="green_right_code_per_line"),
@@ -166,6 +169,7 @@ class Redemption(models.Model):
 
     class Meta:
         verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "idempotency_key"], name="redemption_idempotent_per_account"
@@ -203,6 +207,7 @@ class PointsExpiry(models.Model):
 
     class Meta:
         verbose_name = _("points expiry")
+        verbose_name_plural = _("points expiries")
 
     def __str__(self) -> str:
         return f"{self.points} points of award {self.award_id} expired {self.expired_on}"

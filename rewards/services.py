@@ -10,7 +10,7 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
@@ -442,7 +442,11 @@ def _check_redeemable(account: Account, right: GreenRight | None, today: date) -
         )
         if taken >= right.limit_per_person:
             raise RedemptionRefused(
-                gettext("You have already redeemed this green right %(count)s time(s), the most allowed.")
+                ngettext(
+                    "You have already redeemed this green right %(count)s time, the most allowed.",
+                    "You have already redeemed this green right %(count)s times, the most allowed.",
+                    taken,
+                )
                 % {"count": taken}
             )
     if account.balance_points < right.cost_points:

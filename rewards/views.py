@@ -131,23 +131,6 @@ def redemption(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-def points_history(request: HttpRequest) -> HttpResponse:
-    sections = [
-        {"account": account, "history": selectors.points_history(account=account)}
-        for account in ledger_selectors.personal_accounts_of(request.user)
-    ]
-    return render(
-        request,
-        "rewards/points_history.html",
-        {
-            "sections": sections,
-            "expiring": selectors.expiring_points(user=request.user),
-            "emails_agreed": reminders.expiry_emails_agreed(user_id=_person_id(request)),
-        },
-    )
-
-
 def _person_id(request: HttpRequest) -> int:
     """The signed-in person's id (every view here requires a sign-in)."""
     assert request.user.pk is not None

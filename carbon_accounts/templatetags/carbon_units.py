@@ -1,19 +1,59 @@
-"""Show grams the way people read them: kg with two decimals, or t for large figures."""
+"""Figures the way people of the page's language read them: separators, no exponents,
+units in words, plurals by ngettext (config/numbers.py, config/units.py)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import ngettext
+
+from config import numbers, units
 
 register = template.Library()
 
 
 @register.filter
 def kilograms(grams: int | None) -> str:
-    if grams is None:
-        return "0.00"
-    return f"{Decimal(grams) / 1000:,.2f}"
+    """13902090 g as "13,902.09" (kg, two decimals)."""
+    return numbers.format_kilograms(grams)
+
+
+@register.filter
+def number(value: int | Decimal | None) -> str:
+    """6925892 as "6,925,892"; Decimal("1E+1") as "10"."""
+    return numbers.format_number(value)
+
+
+@register.filter
+def points(value: int | None) -> str:
+    """ "1 green point", "2 green points" (积分 in Chinese), with separators."""
+    count = value or 0
+    return ngettext("%(n)s green point", "%(n)s green points", count) % {"n": numbers.format_number(count)}
+
+
+@register.filter
+def times(value: int | None) -> str:
+    count = value or 0
+    return ngettext("%(n)s time", "%(n)s times", count) % {"n": numbers.format_number(count)}
+
+
+@register.filter
+def amount(quantity: Decimal | int | None, unit: str) -> str:
+    """A behaviour's quantity with its unit in words: "10 km", "3 立方米"."""
+    return units.amount(quantity or 0, unit)
+
+
+@register.filter
+def unit_name(code: str) -> str:
+    return units.unit_name(code)
+
+
+@register.filter
+def day(value: date | None) -> str:
+    """A date as the language writes it: "2026年12月1日", "Dec 1, 2026"."""
+    return numbers.format_day(value)
 
 
 @register.filter

@@ -126,7 +126,7 @@ def test_methodology_page_lists_every_behaviour_and_computes(client: Client, ref
         {"behaviour": "commute_metro", "quantity": "10", "region": "CN-SZ", "day": "2026-05-03"},
         secure=True,
     ).content.decode()
-    assert "467 g CO2e" in result and "commute_metro@CN-SZ@2022-09-01" in result
+    assert "467 克二氧化碳当量" in result and "commute_metro@CN-SZ@2022-09-01" in result
     missing = client.get(
         "/methodology/",
         {"behaviour": "office_electricity_saved", "quantity": "1", "region": "GLOBAL", "day": "2026-05-03"},

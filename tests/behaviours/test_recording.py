@@ -145,7 +145,7 @@ def test_events_past_the_daily_count_are_refused(record) -> None:  # type: ignor
     for _ in range(2):  # commute_rail: 2 a day
         record("commute_rail", "20")
     refusal = refused("daily_event_limit", record, "commute_rail", "20")
-    assert "2 time(s) a day" in refusal.message
+    assert "2 times a day" in refusal.message
     # The next day starts afresh.
     assert record("commute_rail", "20", occurred_on=TODAY() - timedelta(days=1)).created
 

@@ -41,6 +41,8 @@ def test_an_employee_logs_a_commute_and_sees_the_reduction(phone, reference, mak
     phone.get_by_test_id("log-commute").click()
     phone.wait_for_url("**/me/records/*/")
     assert phone.get_by_test_id("record-kg").inner_text() == "0.47 kg"  # 10 passenger-km by metro in Shenzhen
+    assert phone.get_by_test_id("calculation").inner_text().startswith("10 km, counted with")
+    phone.get_by_text("Emission factors and sources").click()  # the factor rows, one tap away
     assert phone.get_by_text("commute_metro@CN-SZ@2022-09-01").is_visible()
     screenshot(phone, "record-detail")
     phone.goto("/me/")

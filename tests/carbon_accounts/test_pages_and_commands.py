@@ -46,8 +46,10 @@ def test_my_account_shows_my_balances_and_statement_with_sources(client: Client,
     client.force_login(person.holder)
     page = client.get("/me/", secure=True, headers={"accept-language": "en"}).content.decode()
     assert "1.35 kg" in page
-    statement = client.get(f"/me/accounts/{person.pk}/statement/", secure=True).content.decode()
-    assert "1.35" in statement and "test 1349" in statement
+    statement = client.get(
+        f"/me/accounts/{person.pk}/statement/", secure=True, headers={"accept-language": "en"}
+    ).content.decode()
+    assert "1.35 kg CO2e" in statement and "Reduction" in statement
 
 
 def test_a_person_cannot_open_another_persons_statement(client: Client, make_person) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account
+from config.numbers import format_day
 from rewards import reminders, services
 from rewards.models import ExpiryReminderSent, GreenRight, PointsAward, Redemption, RedemptionStatus
 from rewards.tasks import send_expiry_reminders
@@ -140,7 +141,7 @@ def test_the_points_history_shows_spending_cancellation_and_expiry_with_the_bala
     ]
     assert "Spent on Coffee coupon" in history and kept.code in history
     assert f"Redemption {spent.code} cancelled: points returned" in history
-    assert f"Expired: points earned on {first_lot.earned_on.isoformat()}" in history
+    assert f"Expired: points earned on {format_day(first_lot.earned_on)}" in history
     assert balance(person) == 134 and check_ledger() == []
 
 
