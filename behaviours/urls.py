@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import staff_views, views
+from behaviours import engagement, staff_views, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -9,6 +9,9 @@ urlpatterns = [
     path("me/record/", views.record, name="record_behaviour"),
     path("me/records/", views.my_records, name="my_records"),
     path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),
+    path("me/badges/", engagement.my_badges, name="my_badges"),
+    path("me/share/", engagement.share, name="share_month"),
+    path("me/share/<str:month>.png", engagement.share_card_image, name="share_card"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:record_id>/decision/", views.review_decision, name="review_decision"),
     path("staff/", staff_views.dashboard, name="staff_dashboard"),

@@ -16,8 +16,8 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from behaviours import engagement, selectors, services
 from behaviours import quantify as pure
-from behaviours import selectors, services
 from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
@@ -146,6 +146,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "total_points": sum(account.balance_points for account in accounts),
             "expiring": sum(rewards_selectors.expiring_soon(account=account) for account in accounts),
             "car_kilometres": kilometres,
+            "streak": engagement.streak_of(account_ids=account_ids, today=today),
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
             "trend": {
