@@ -159,6 +159,7 @@ def card_text(figures: MonthFigures, *, month: date) -> share_card.CardText:
         equivalent = gettext("as much as %(km)s km not driven in an average petrol car") % {
             "km": figures.kilometres
         }
+        equivalent = equivalent[:1].upper() + equivalent[1:]  # it begins a sentence on the card
     else:
         equivalent = gettext("Every low-carbon action counts. Record one today.")
     return share_card.CardText(

@@ -88,7 +88,10 @@ def render(card: CardText) -> bytes:
     y = 370
     draw.text((MARGIN, y), card.figure_label, font=font("regular", 40), fill=MUTED)
     y += 60
-    draw.text((MARGIN, y), card.figure, font=font("bold", 120), fill=GREEN_DARK)
+    size = 120
+    while size > 48 and font("bold", size).getlength(card.figure) > width:
+        size -= 12  # a large figure shrinks to fit rather than run off the card
+    draw.text((MARGIN, y), card.figure, font=font("bold", size), fill=GREEN_DARK)
     y += 170
     draw.text((MARGIN, y), card.points, font=font("bold", 52), fill=INK)
     y += 100
