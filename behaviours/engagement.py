@@ -6,6 +6,7 @@ recording path writes nothing for it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -182,7 +184,14 @@ def share_card_image(request: HttpRequest, month: str) -> HttpResponse:
     first_day = parse_month(month, today=timezone.localdate())
     accounts = list(ledger_selectors.personal_accounts_of(request.user))
     figures = month_figures(account_ids=[a.pk for a in accounts], month=first_day)
-    response = HttpResponse(share_card.render(card_text(figures, month=first_day)), content_type="image/png")
+    text = card_text(figures, month=first_day)
+    # Drawing takes about 0.1 s; the same words always make the same picture, so it is kept by them.
+    key = "share-card:" + hashlib.sha256(repr(text).encode()).hexdigest()
+    image = cache.get(key)
+    if image is None:
+        image = share_card.render(text)
+        cache.set(key, image, timeout=24 * 3600)
+    response = HttpResponse(image, content_type="image/png")
     response["Cache-Control"] = "private, no-cache"
     return response
 

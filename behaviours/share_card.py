@@ -112,5 +112,5 @@ def render(card: CardText) -> bytes:
     draw.line((MARGIN, SIZE[1] - 130, SIZE[0] - MARGIN, SIZE[1] - 130), fill=GREEN_DARK, width=3)
     draw.text((MARGIN, SIZE[1] - 105), card.footer, font=font("regular", 36), fill=MUTED)
     output = io.BytesIO()
-    image.save(output, format="PNG", optimize=True)
+    image.save(output, format="PNG")
     return output.getvalue()
