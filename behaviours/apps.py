@@ -19,6 +19,8 @@ class BehavioursConfig(AppConfig):
         register(url_name="commute", label=_("Log a commute"), audience="employee", order=15)
         register(url_name="record_behaviour", label=_("Record an action"), audience="member", order=20)
         register(url_name="my_records", label=_("My records"), audience="member", order=22)
+        register(url_name="my_badges", label=_("My badges"), audience="member", order=23)
+        register(url_name="share_month", label=_("Share my month"), audience="member", order=24)
         register(url_name="methodology", label=_("Methodology"), audience="everyone", order=80)
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from behaviours import quantify as pure
+from behaviours.badges import DayFigures
 from behaviours.models import Behaviour, BehaviourRecord, EmissionFactor, Methodology, RecordStatus, Region
 
 
@@ -109,12 +110,20 @@ def records_of(*, account_ids: list[int]) -> QuerySet[BehaviourRecord]:
     )
 
 
-def breakdown_by_behaviour(*, account_ids: list[int]) -> list[Any]:
-    """Counted reductions and points per behaviour (reversed and rejected records excluded)."""
+def breakdown_by_behaviour(
+    *, account_ids: list[int], occurred_from: date | None = None, occurred_to: date | None = None
+) -> list[Any]:
+    """Counted reductions and points per behaviour (reversed and rejected records excluded),
+    of every day or of the occurred days from..to (inclusive)."""
     from django.db.models import Count, Sum
 
+    days: dict[str, date] = {}
+    if occurred_from is not None:
+        days["occurred_on__gte"] = occurred_from
+    if occurred_to is not None:
+        days["occurred_on__lte"] = occurred_to
     return list(
-        BehaviourRecord.objects.filter(account_id__in=account_ids, status=RecordStatus.ACCEPTED)
+        BehaviourRecord.objects.filter(account_id__in=account_ids, status=RecordStatus.ACCEPTED, **days)
         .values("behaviour_id", "behaviour__name_en", "behaviour__name_zh", "behaviour__unit")
         .annotate(
             records=Count("id"),
@@ -124,6 +133,20 @@ def breakdown_by_behaviour(*, account_ids: list[int]) -> list[Any]:
         )
         .order_by("-grams", "behaviour_id")
     )
+
+
+def accepted_days(*, account_ids: list[int]) -> list[DayFigures]:
+    """Accepted records and their grams per occurred day, oldest first: what streaks and
+    badges are computed from (held, rejected and reversed records never count)."""
+    from django.db.models import Count, Sum
+
+    rows = (
+        BehaviourRecord.objects.filter(account_id__in=account_ids, status=RecordStatus.ACCEPTED)
+        .values("occurred_on")
+        .annotate(records=Count("id"), grams=Sum("reduction_g"))
+        .order_by("occurred_on")
+    )
+    return [DayFigures(row["occurred_on"], row["records"], int(row["grams"] or 0)) for row in rows]
 
 
 def car_kilometres_equivalent(grams: int, *, day: date) -> tuple[Decimal, EmissionFactor | None]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import staff_views, statements, views
+from behaviours import engagement, staff_views, statements, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -11,6 +11,9 @@ urlpatterns = [
     path("me/accounts/<int:account_id>/statement/", statements.account_statement, name="account_statement"),
     path("me/points/", statements.points_history, name="points_history"),
     path("me/records/<int:record_id>/", views.record_detail, name="record_detail"),
+    path("me/badges/", engagement.my_badges, name="my_badges"),
+    path("me/share/", engagement.share, name="share_month"),
+    path("me/share/<str:month>.png", engagement.share_card_image, name="share_card"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:record_id>/decision/", views.review_decision, name="review_decision"),
     path("staff/", staff_views.dashboard, name="staff_dashboard"),

@@ -16,8 +16,8 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from behaviours import engagement, selectors, services
 from behaviours import quantify as pure
-from behaviours import selectors, services
 from behaviours.explain import calculation, factor_value, not_counted
 from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
@@ -152,6 +152,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             # Per wallet, never summed: a line's points are spent only on its own green rights.
             "expiring": rewards_selectors.expiring_points(user=request.user),
             "car_kilometres": kilometres,
+            "streak": engagement.streak_of(account_ids=account_ids, today=today),
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
             "trend": {

@@ -73,6 +73,8 @@ def test_no_page_has_a_serious_accessibility_violation(
         "/me/commute/",
         "/me/record/",
         "/me/records/",
+        "/me/badges/",
+        "/me/share/",
         f"/me/records/{accepted.pk}/",
         "/me/points/",
         "/me/rights/",
