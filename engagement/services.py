@@ -41,7 +41,9 @@ def join_campaign(*, campaign: Campaign, user: AbstractBaseUser, today: date | N
         raise EngagementRefused(gettext("This campaign is for another business line's people."))
     try:
         with transaction.atomic():
-            return Joined(Participant.objects.create(campaign=campaign, person=user, account=account), True)
+            return Joined(
+                Participant.objects.create(campaign=campaign, person_id=user.pk, account=account), True
+            )
     except IntegrityError:
         # Two taps at once: the other one joined.
         return Joined(Participant.objects.get(campaign=campaign, person_id=user.pk), False)

@@ -61,7 +61,7 @@ def scene(reference, make_person, record):  # type: ignore[no-untyped-def]
 
 
 def test_progress_counts_only_accepted_records_of_the_listed_behaviours_in_the_window(scene) -> None:  # type: ignore[no-untyped-def]
-    campaign, treasury, claims, counted = scene
+    campaign, treasury, _claims, _counted = scene
     progress = selectors.progress(campaign=campaign, user=treasury.holder)
     assert progress.total == 3
     assert progress.participants == 2
@@ -70,7 +70,7 @@ def test_progress_counts_only_accepted_records_of_the_listed_behaviours_in_the_w
 
 
 def test_progress_in_kilograms_sums_the_counted_records(scene) -> None:  # type: ignore[no-untyped-def]
-    campaign, treasury, claims, counted = scene
+    campaign, _treasury, _claims, counted = scene
     campaign.goal_kind = GoalKind.KILOGRAMS
     campaign.save()
     grams = sum(outcome.record.reduction_g for outcome in counted)

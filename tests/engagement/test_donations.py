@@ -46,7 +46,7 @@ def test_a_donation_is_confirmed_then_spent_once(client: Client, donor, mangrove
         )
         assert response.status_code == 302
     donation = Donation.objects.get()
-    assert response.url == f"/me/donations/{donation.certificate_number}/"
+    assert response["Location"] == f"/me/donations/{donation.certificate_number}/"
     donor.refresh_from_db()
     assert donor.balance_points == 84
     assert Transfer.objects.filter(kind="donation").count() == 1
