@@ -46,6 +46,8 @@ def set_up_demo_engagement(stdout: Any = None) -> None:
                 .order_by("id")[:24]
             )
             for account in joiners:
+                if account.holder is None:
+                    continue
                 services.join_campaign(campaign=campaign, user=account.holder, today=today)
     for line in BusinessLine.objects.all():
         project, created = WelfareProject.objects.get_or_create(

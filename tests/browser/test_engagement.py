@@ -11,8 +11,8 @@ from django.utils import timezone
 from behaviours.models import Behaviour
 from carbon_accounts.integrity import check_ledger
 from engagement.models import Campaign, Donation, Participant, WelfareProject
-from tests.browser.conftest import screenshot
 from tests.browser import test_joining
+from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "x-Secret-123"
