@@ -243,3 +243,34 @@ def reference(version: str | None = None) -> ReferenceSnapshot:
     )
     _snapshot = (version, snapshot)
     return snapshot
+
+
+@dataclass(frozen=True)
+class AccountContribution:
+    account_id: int
+    records: int
+    grams: int
+
+
+def contributions(
+    *, account_ids: list[int], behaviour_codes: list[str], first_day: date, last_day: date
+) -> list[AccountContribution]:
+    """Accepted records per account of some behaviours between two days (both included): what
+    a time-boxed campaign counts. Held, rejected and reversed records never count."""
+    from django.db.models import Count, Sum
+
+    if not account_ids or not behaviour_codes:
+        return []
+    rows = (
+        BehaviourRecord.objects.filter(
+            account_id__in=account_ids,
+            behaviour_id__in=behaviour_codes,
+            status=RecordStatus.ACCEPTED,
+            occurred_on__gte=first_day,
+            occurred_on__lte=last_day,
+        )
+        .values("account_id")
+        .annotate(records=Count("id"), grams=Sum("reduction_g"))
+        .values_list("account_id", "records", "grams")
+    )
+    return [AccountContribution(account_id, records, int(grams or 0)) for account_id, records, grams in rows]

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rewards",
     "behaviours",
     "exchange_bridge",
+    "engagement",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("behaviours.urls")),
     path("", include("rewards.urls")),
     path("", include("exchange_bridge.urls")),
+    path("", include("engagement.urls")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
 

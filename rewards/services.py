@@ -583,3 +583,49 @@ def _expire_batch(account_ids: list[int], today: date) -> int:
     )
     PointsAward.objects.filter(pk__in=[lot.pk for lot in lots]).update(remaining=0)
     return sum(lot.remaining for lot in lots)
+
+
+# --- Spending for other apps ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spending:
+    transfer_id: int
+    lots: dict[str, int]  # {award id: points}, as a redemption keeps them
+
+
+def spend_points(
+    *, account: Account, points: int, kind: str, source_id: str, description: str, today: date
+) -> Spending:
+    """Points leaving a person's wallet for something other than a green right (a donation):
+    taken from the lots that expire first and moved to the line's redeemed account, exactly
+    as a redemption spends them. The caller holds the person's account locked (select_for_update)
+    in its transaction and keeps its own record of what was bought, with its idempotency key."""
+    assert account.line_id is not None
+    if points <= 0:
+        raise RedemptionRefused(gettext("Choose a whole number of points above zero."))
+    if account.balance_points < points:
+        raise RedemptionRefused(
+            gettext("You have %(balance)s points in this wallet; %(points)s is more than that.")
+            % {"balance": account.balance_points, "points": points}
+        )
+    lots = _consume_lots(account, points)
+    transfer_id, _created = ledger.post_transfer(
+        transfer=TransferRequest(
+            debit_account_id=account.pk,
+            credit_account_id=ledger.system_account_id(
+                line_id=account.line_id, kind=AccountKind.POINTS_REDEEMED
+            ),
+            amount=points,
+            unit=Unit.POINTS,
+            kind=kind,
+            line_id=account.line_id,
+            source_type=kind,
+            source_id=source_id,
+            period_date=today,
+            idempotency_source=kind,
+            idempotency_key=source_id,
+            description=description,
+        )
+    )
+    return Spending(transfer_id, lots)
