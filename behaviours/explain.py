@@ -54,6 +54,36 @@ def not_counted(record: BehaviourRecord) -> str:
     return reasons.get(RecordStatus(record.status), "")
 
 
+# The stored review reason is the staff's audit note, in English; its opening words name the
+# rule (behaviours/plausibility.py), from which the person reads a sentence in their language.
+HOLD_RULES = {
+    "implausible speed": _("The distance and the time given make a speed no one travels that way."),
+    "many records on one day": _("There are many records of this action on one day."),
+}
+
+
+def hold_reasons_in_words(record: BehaviourRecord) -> list[str]:
+    """Why a held record waits for review, in the person's language."""
+    return [
+        str(sentence)
+        for opening, sentence in HOLD_RULES.items()
+        if record.status == RecordStatus.PENDING_REVIEW and opening in record.review_reason
+    ]
+
+
+def cap_in_words(record: BehaviourRecord) -> str:
+    """How much of a record the daily cap left out, or "" when all of it counted."""
+    if record.counted_quantity >= record.quantity:
+        return ""
+    unit = record.behaviour.unit
+    return gettext(
+        "Only %(counted)s of %(quantity)s counted: the daily limit for this action was reached."
+    ) % {
+        "counted": amount(record.counted_quantity, unit),
+        "quantity": amount(record.quantity, unit),
+    }
+
+
 def calculation(record: BehaviourRecord, links: list[Any]) -> str:
     """e.g. "10 km by the metro rather than by an average petrol car: 10 × (0.163 − 0.035) kg
     = 1.28 kg". Empty when the action earns points only."""

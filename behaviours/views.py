@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from behaviours import engagement, selectors, services
 from behaviours import quantify as pure
-from behaviours.explain import calculation, factor_value, not_counted
+from behaviours.explain import calculation, cap_in_words, factor_value, hold_reasons_in_words, not_counted
 from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
@@ -367,6 +367,8 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
         {
             "record": record,
             "not_counted": not_counted(record),
+            "hold_reasons": hold_reasons_in_words(record),
+            "cap": cap_in_words(record),
             "calculation": calculation(record, links),
             # Plain digits, as the command line reads them ("10", never "1E+1" or "10.000").
             "command_quantity": format(record.counted_quantity.normalize(), "f"),

@@ -96,3 +96,23 @@ def test_a_saved_route_shows_its_distance_as_people_write_it(client: Client, ref
     client.force_login(person.holder)
     page = client.get("/me/commute/", secure=True, headers=ZH).content.decode()
     assert "10 公里" in page and "1E+1" not in page
+
+
+def test_why_a_record_was_held_or_trimmed_is_said_in_the_persons_language(
+    client: Client, record, make_person
+) -> None:  # type: ignore[no-untyped-def]
+    """The stored notes are the staff's English audit trail; the person reads their own language."""
+    held = record("commute_walk", "12", attributes={"duration_minutes": "10"}).record  # 72 km/h on foot
+    trimmed = record("commute_walk", "20", person=make_person("employees")).record  # up to 15 km a day
+    assert held.status == "pending_review" and "implausible speed" in held.review_reason
+    assert trimmed.counted_quantity == 15 and trimmed.cap_note
+    client.force_login(held.account.holder)
+    held_page = client.get(f"/me/records/{held.pk}/", secure=True, headers=ZH).content.decode()
+    assert "填写的距离和用时算出的速度，这种出行方式无法达到。" in held_page
+    assert held.review_reason not in held_page
+    client.force_login(trimmed.account.holder)
+    trimmed_page = client.get(f"/me/records/{trimmed.pk}/", secure=True, headers=ZH).content.decode()
+    assert "20 公里 中只计入 15 公里：已达到这项行为的每日上限。" in trimmed_page
+    assert trimmed.cap_note not in trimmed_page
+    english = client.get(f"/me/records/{trimmed.pk}/", secure=True, headers=EN).content.decode()
+    assert "Only 15 km of 20 km counted: the daily limit for this action was reached." in english
