@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from behaviours.models import BehaviourRecord
 from carbon_accounts import selectors
+from engagement.models import Campaign
 from rewards.models import GreenRight, Redemption
 from tests.browser.conftest import screenshot, sign_in
 
@@ -164,6 +165,30 @@ def test_an_admin_signs_in_with_two_factor_and_downloads_the_xlsx(
     ledger = {row.line_code: row.amount for row in selectors.issued_totals(period="year", unit="gCO2e")}
     assert operational_total == ledger["employees"] == 1349
     assert ecosystem_total == ledger["bank"] == 467
+
+    # The office sets up the group's low-carbon cycling day for the employees line.
+    page.goto("/staff/campaigns/new/")
+    page.locator("input[name=name_en]").fill("Low-carbon cycling day")
+    page.locator("input[name=name_zh]").fill("低碳骑行日")
+    page.locator("select[name=line]").select_option(label="Employees")
+    page.locator("input[name=starts_on]").fill(today.isoformat())
+    page.locator("input[name=ends_on]").fill((today + timedelta(days=6)).isoformat())
+    page.locator("input[name=behaviours][value=commute_cycle]").check()
+    page.locator("input[name=behaviours][value=commute_ebike]").check()
+    page.locator("select[name=goal_kind]").select_option("kg")
+    page.locator("input[name=goal]").fill("500")
+    page.locator("textarea[name=teams_text]").fill("Treasury\nRetail credit")
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url("**/staff/campaigns/")
+    assert page.get_by_text("Campaign saved.").is_visible()
+    campaign = Campaign.objects.get(name_en="Low-carbon cycling day")
+    assert (campaign.line.code, campaign.goal_kind, campaign.goal, campaign.teams) == (
+        "employees",
+        "kg",
+        500,
+        ["Treasury", "Retail credit"],
+    )
+    assert sorted(campaign.behaviours.values_list("code", flat=True)) == ["commute_cycle", "commute_ebike"]
     context.close()
 
 
