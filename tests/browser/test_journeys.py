@@ -182,7 +182,7 @@ def test_an_admin_signs_in_with_two_factor_and_downloads_the_xlsx(
     page.wait_for_url("**/staff/campaigns/")
     assert page.get_by_text("Campaign saved.").is_visible()
     campaign = Campaign.objects.get(name_en="Low-carbon cycling day")
-    assert (campaign.line.code, campaign.goal_kind, campaign.goal, campaign.teams) == (
+    assert (campaign.line and campaign.line.code, campaign.goal_kind, campaign.goal, campaign.teams) == (
         "employees",
         "kg",
         500,
