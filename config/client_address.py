@@ -7,11 +7,19 @@ the operator says are theirs (TRUSTED_PROXY_COUNT); with none, REMOTE_ADDR is th
 from __future__ import annotations
 
 import ipaddress
+import logging
+import smtplib
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -39,3 +47,21 @@ class AccountAdapter(DefaultAccountAdapter):
         if not address:
             raise PermissionDenied("Unable to determine the client's address.")
         return address
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # A mail server that is down must not turn a sign-up or a new address into a server
+        # error: what was saved stays saved, the person is told, and the link can be sent again.
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (smtplib.SMTPException, OSError):
+            logger.exception("email to %s (%s) could not be sent", email, template_prefix)
+            request = allauth_context.request
+            if request is not None:
+                messages.error(
+                    request,
+                    gettext(
+                        "We could not send the email to %(email)s just now. Please try again in a few "
+                        "minutes: you can send the link again from your email addresses page."
+                    )
+                    % {"email": email},
+                )

@@ -165,3 +165,30 @@ def test_a_code_typed_at_the_end_of_its_step_still_signs_in(client: Client, djan
         accepted = client.post("/accounts/2fa/authenticate/", {"code": code_of(step - 1)}, secure=True)
     assert accepted.status_code == 302
     assert client.session["_auth_user_id"] == str(staff.pk)
+
+
+def test_a_mail_server_that_is_down_is_explained_not_a_server_error(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    """Nothing listens on the port: the sign-up is kept, the person is told, and can resend."""
+    import socket
+
+    from allauth.account.models import EmailAddress
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "mail.down@test.example",
+            "password1": "a-Long-Passphrase-42",
+            "password2": "a-Long-Passphrase-42",
+        },
+        secure=True,
+        follow=True,
+        headers={"accept-language": "en"},
+    )
+    assert response.status_code == 200
+    assert "We could not send the email to mail.down@test.example just now." in response.content.decode()
+    assert EmailAddress.objects.filter(email="mail.down@test.example", verified=False).exists()
