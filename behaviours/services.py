@@ -458,7 +458,9 @@ def _validate(request: RecordRequest, today: date, reference: selectors.Referenc
             % {
                 "behaviour": _name(behaviour),
                 "audience": Audience(behaviour.audience).label,
-                "line": request.line.code,
+                "line": request.line.name_en
+                if (get_language() or "").startswith("en")
+                else request.line.name_zh,
                 "line_audience": Audience(request.line.audience).label,
             },
             "behaviour",

@@ -102,6 +102,7 @@ def test_every_refusal_has_a_code_a_field_and_records_nothing(
 def test_a_behaviour_of_another_audience_is_refused(record) -> None:  # type: ignore[no-untyped-def]
     refusal = refused("behaviour_not_for_audience", record, "commute_metro", "10", line="bank")
     assert "Employees" in refusal.message and "Customers" in refusal.message
+    assert "the Bank line" in refusal.message  # the line's name, never its code
 
 
 def test_dates_in_the_future_or_past_the_window_are_refused(record, reference) -> None:  # type: ignore[no-untyped-def]
