@@ -79,3 +79,13 @@ def test_anonymous_visitors_see_sign_in_and_the_methodology(client: Client) -> N
     main = _links(_page(client), "Main navigation")
     assert {"/accounts/login/", "/accounts/signup/", "/methodology/"} <= main
     assert not main & (PERSONAL | STAFF)
+
+
+@pytest.mark.parametrize("path", ["/me/commute/", "/me/record/", "/me/rights/", "/me/leaderboard/"])
+def test_a_page_a_person_without_a_line_cannot_use_shows_the_way_to_join(
+    client: Client, django_user_model, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(django_user_model.objects.create_user("lost@test.example", "lost@test.example", "x"))
+    html = client.get(path, secure=True, headers={"accept-language": "en"}).content.decode()
+    main = html[html.index('<main id="main">') :]  # the page itself, not the menu
+    assert 'href="/me/join/"' in main and "Join a business line" in main
