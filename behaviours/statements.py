@@ -29,6 +29,7 @@ KIND_LABELS = {
     "points_award": gettext_lazy("Points earned"),
     "redemption": gettext_lazy("Green right redeemed"),
     "points_expiry": gettext_lazy("Points expired"),
+    "donation": gettext_lazy("Points donated to a public-welfare project"),
     "exchange_certification": gettext_lazy("Certified by the carbon exchange"),
     "exchange_retirement": gettext_lazy("Retired at the carbon exchange"),
 }

@@ -144,7 +144,7 @@ class HistoryEntry:
     """One movement of a wallet's points, with the balance right after it."""
 
     day: date
-    kind: str  # earned, withdrawn, spent, returned, expired
+    kind: str  # earned, withdrawn, spent, returned, expired, donated
     points: int  # signed: positive in, negative out
     balance: int
     award: PointsAward | None = None
@@ -158,6 +158,7 @@ _HISTORY_KINDS = {
     "redemption": "spent",
     "redemption_reversal": "returned",
     "points_expiry": "expired",
+    "donation": "donated",
 }
 
 

@@ -86,6 +86,9 @@ def test_the_certificate_shows_and_is_in_the_points_history(client: Client, dono
     assert donation.certificate_number in page and donation.created_at.strftime("%Y-%m-%d") in page
     history = client.get("/me/points/", secure=True).content.decode()
     assert f"/me/donations/{donation.certificate_number}/" in history
+    assert "捐赠给公益项目" in history and "已兑换" not in history  # a donation, not a redemption
+    statement = client.get(f"/me/accounts/{donor.pk}/statement/", secure=True).content.decode()
+    assert "积分捐赠给公益项目" in statement and "donated to" not in statement
 
 
 def test_someone_else_cannot_open_the_certificate(client: Client, donor, mangroves, make_person) -> None:  # type: ignore[no-untyped-def]
