@@ -51,14 +51,13 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A 375-pixel-wide page, in English, on the live server."""
+def _phone_page(chromium: Any, live_server: Any, settings: Any, locale: str) -> Iterator[Any]:
+    """A 375-pixel-wide page on the live server whose browser asks for `locale`."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     context = chromium.new_context(
         viewport={"width": 375, "height": 812},
-        locale="en-US",
+        locale=locale,
         base_url=live_server.url,
         reduced_motion="reduce",
     )
@@ -74,6 +73,18 @@ def phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-
     yield page
     context.close()
     assert blocked == []
+
+
+@pytest.fixture
+def phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """In English."""
+    yield from _phone_page(chromium, live_server, settings, "en-US")
+
+
+@pytest.fixture
+def chinese_phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """In Simplified Chinese, the default language, with nothing chosen by hand."""
+    yield from _phone_page(chromium, live_server, settings, "zh-CN")
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -11,12 +11,10 @@ from django.utils import timezone
 from behaviours.models import Behaviour
 from carbon_accounts.integrity import check_ledger
 from engagement.models import Campaign, Donation, Participant, WelfareProject
-from tests.browser import test_joining
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "x-Secret-123"
-chinese_phone = test_joining.chinese_phone  # the same 375-pixel page in Simplified Chinese
 
 
 def test_an_employee_joins_a_campaign_and_donates_points_in_chinese(

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from behaviours.models import BehaviourRecord
 from tests.browser.conftest import screenshot
-from tests.browser.test_joining import PASSWORD, chinese_phone  # noqa: F401 - the fixture
+from tests.browser.test_joining import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_employee_joins_with_a_work_email_and_logs_a_commute_with_the_defaults(
-    chinese_phone,  # noqa: F811
+    chinese_phone,
     reference,
 ) -> None:  # type: ignore[no-untyped-def]
     page = chinese_phone

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from allauth.account.models import EmailAddress
 
@@ -14,29 +11,6 @@ from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "Lv-Se-Tan-2026!"
-
-
-@pytest.fixture
-def chinese_phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A 375-pixel-wide page whose browser asks for Simplified Chinese."""
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    context = chromium.new_context(
-        viewport={"width": 375, "height": 812},
-        locale="zh-CN",
-        base_url=live_server.url,
-        reduced_motion="reduce",
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    yield page
-    context.close()
-    assert blocked == []
 
 
 def test_a_new_customer_signs_up_and_links_their_bank_account_with_a_code(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -14,26 +13,6 @@ from rewards.models import GreenRight, Redemption
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def chinese_phone(chromium, live_server, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A 375-pixel-wide page in Chinese, the default language, with nothing chosen by hand."""
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    context = chromium.new_context(
-        viewport={"width": 375, "height": 812}, locale="zh-CN", base_url=live_server.url
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    yield page
-    context.close()
-    assert blocked == []
 
 
 def signed_in(page: Any, live_server: Any, user: Any) -> None:
