@@ -40,14 +40,21 @@ FIELD_OF_REFUSAL = {
 }
 
 
+class NamedChoiceField(forms.ModelChoiceField):
+    """Behaviours and regions offered by their names in the page's language, never by their codes."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name_en if (get_language() or "").startswith("en") else obj.name_zh)
+
+
 class CalculatorForm(forms.Form):
-    behaviour = forms.ModelChoiceField(
+    behaviour = NamedChoiceField(
         queryset=Behaviour.objects.filter(accrues_reduction=True), to_field_name="code", label=_("Behaviour")
     )
     quantity = PlainDecimalField(
         label=_("Quantity"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3
     )
-    region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("Region"), initial="GLOBAL")
+    region = NamedChoiceField(queryset=Region.objects.all(), label=_("Region"), initial="GLOBAL")
     day = PlainDateField(label=_("Date"))
     occupants = PlainIntegerField(label=_("Occupants (carpool)"), min_value=2, max_value=8, required=False)
 

@@ -116,3 +116,11 @@ def test_why_a_record_was_held_or_trimmed_is_said_in_the_persons_language(
     assert trimmed.cap_note not in trimmed_page
     english = client.get(f"/me/records/{trimmed.pk}/", secure=True, headers=EN).content.decode()
     assert "Only 15 km of 20 km counted: the daily limit for this action was reached." in english
+
+
+def test_the_calculator_offers_behaviours_and_regions_by_name(client: Client, reference) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/methodology/", headers=ZH).content.decode()
+    start = html.index('<form method="get"')
+    form = html[start : html.index("</form>", start)]
+    assert ">地铁出行</option>" in form and ">green_travel_metro</option>" not in form
+    assert 'value="CN-SZ"' in form and ">CN-SZ</option>" not in form
