@@ -29,7 +29,7 @@ _ALLOWED_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/readyz")
 
 
 def passed_second_factor(request: HttpRequest, user: AbstractBaseUser) -> bool:
-    """Whether this session's sign-in included a second factor (allauth records each step)."""
+    """Whether the sign-in behind this request included a second factor (allauth records each step)."""
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, user))
 
 

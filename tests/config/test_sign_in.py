@@ -104,7 +104,7 @@ def test_staff_without_two_factor_are_sent_to_set_it_up(client: Client, django_u
     assert response["Location"].startswith("/accounts/2fa/totp/activate")
 
     TOTP.activate(staff, generate_totp_secret())
-    # Set up, but this session signed in without it: a code first.
+    # Set up, but this sign-in went without it: a code first.
     response = client.get("/me/", secure=True)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/reauthenticate/")

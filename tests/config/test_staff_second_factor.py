@@ -86,7 +86,7 @@ def test_a_staff_session_without_the_second_factor_reads_nothing(
         assert response.json()["code"] == "second_factor_required"
     page = client.get("/staff/", secure=True)
     assert page.status_code == 302 and page["Location"].startswith("/accounts/2fa/reauthenticate/")
-    # Typing a code in this session lets it through.
+    # Typing a code in the same sign-in lets it through.
     client.post("/accounts/2fa/reauthenticate/", {"code": current_code(office.totp_secret)}, secure=True)
     assert client.get("/api/v1/totals", secure=True).status_code == 200
 
