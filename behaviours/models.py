@@ -203,7 +203,7 @@ class BehaviourRecord(models.Model):
     # made while the table was small (a new database, or statistics not yet taken) read the
     # day's count through this index, and kept doing so for the connection's life: every record
     # of the behaviour was walked for each new one, and recording slowed from 465 to 254
-    # records/s within 25 seconds (bench/NOTES.md, seventh session).
+    # records/s within 25 seconds (bench/NOTES.md).
     behaviour = models.ForeignKey(
         Behaviour,
         on_delete=models.PROTECT,

@@ -111,12 +111,12 @@ SELECT replay.id, replay.payload_digest, day.events, day.counted,
 # For this transaction only, the prepared statements of the hot path run their generic plans.
 # PostgreSQL otherwise re-plans the posting statement for its parameters on every record (its
 # generic plan costs more on paper, for the same index lookups): 0.8 ms of planning beside
-# 0.6 ms of execution (bench/NOTES.md, sixth session). Each statement here reads by primary
+# 0.6 ms of execution (bench/NOTES.md). Each statement here reads by primary
 # key or by an index whose predicate the statement repeats, so no plan depends on a value.
 # A connection keeps its generic plan for its life, however the tables grow after it was
 # made: made while statistics said the tables were small (a new database, a table analysed
 # before a load), it scanned them whole, and every record took longer than the one before
-# (HTTP: 281, then 188 requests/s in the next 10 seconds; bench/NOTES.md, seventh session).
+# (HTTP: 281, then 188 requests/s in the next 10 seconds; bench/NOTES.md).
 # Sequential scans are therefore off for this transaction: every read here has its index.
 _GENERIC_PLANS_SQL = (
     "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"

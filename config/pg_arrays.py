@@ -2,7 +2,7 @@
 
 For a plain list psycopg looks at the elements to choose the array's type, then dumps each one
 through its own dumper: on the path of one recorded behaviour (about sixty small arrays per
-request) that was a sixth of the web worker's CPU (bench/NOTES.md, fifth session). Every
+request) that was a sixth of the web worker's CPU (bench/NOTES.md). Every
 statement that takes an `Array` casts it (`%s::bigint[]`), so PostgreSQL knows the type from the
 statement: the value goes as text of type "unknown" and PostgreSQL parses it with that type's
 own input function, exactly as it parses any literal.
@@ -72,8 +72,8 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
     """`field__any=values`: `column = ANY(%s::type[])`, the values as one array parameter.
 
     Django's `__in` writes one placeholder per value: for a batch of a thousand keys, a statement
-    that psycopg parses in Python and PostgreSQL parses and plans anew every time (bench/NOTES.md,
-    eighth session). Text is compared as text, never cast to the column's length, which would
+    that psycopg parses in Python and PostgreSQL parses and plans anew every time
+    (bench/NOTES.md). Text is compared as text, never cast to the column's length, which would
     cut a longer value and could make it equal to a stored one."""
 
     lookup_name = "any"

@@ -4,7 +4,7 @@ The count of the last minute is estimated from the current one-minute window's c
 previous window's, weighted by the part of the previous window still inside the last sixty
 seconds (the "sliding window counter"). A limiter that keeps a timestamp per request reads and
 writes the whole list on every request: at 1,000 requests/s that is 60,000 timestamps, 4 ms of
-CPU per request (bench/NOTES.md, fifth session).
+CPU per request (bench/NOTES.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ until VACUUM comes, each lookup of a person walks the dead entries too. On a pag
 PostgreSQL keeps the new version on the same page without touching the indexes (a heap-only
 update), and prunes the old one itself. Over HTTP on a new database, throughput fell from 300
 to 214 requests/s within 30 seconds with full pages, and from 337 to 288 with this setting; every
-balance update was heap-only (bench/NOTES.md, seventh session). Pages written before this
+balance update was heap-only (bench/NOTES.md). Pages written before this
 migration keep their density until the table is rewritten.
 """
 

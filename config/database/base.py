@@ -2,7 +2,7 @@
 
 With CONN_HEALTH_CHECKS, Django checks a persistent connection at the first query of every
 request by sending `SELECT 1`: one round trip more on every page and API request (on the path
-of one recorded behaviour, one of seven; bench/NOTES.md, seventh session). A connection that
+of one recorded behaviour, one of seven; bench/NOTES.md). A connection that
 sits idle between requests has nothing to read; when the server ends it (a restart, a failover,
 `pg_terminate_backend`, an idle timeout) it sends its last message and closes the socket, which
 becomes readable. So an idle connection whose socket has something to read is closed and a new

@@ -4,7 +4,7 @@ The recording transaction runs its statements' generic plans (a plan made once p
 for any parameter values). A plan made in a new database, or before statistics are taken, is
 kept for the connection's life however large the tables grow, so it must read the person's
 day through the person's own index entries, never through an index shared by everyone who
-records the same behaviour (bench/NOTES.md, seventh session).
+records the same behaviour (bench/NOTES.md).
 """
 
 from __future__ import annotations
