@@ -7,13 +7,15 @@ class BehavioursConfig(AppConfig):
     verbose_name = _("Behaviours and emission factors")
 
     def ready(self) -> None:
-        from behaviours import demo, integrity, rollup
+        from behaviours import demo, entries, integrity
         from carbon_accounts import demo as ledger_demo
         from carbon_accounts import integrity as ledger_integrity
+        from config import personal_entries
         from config.navigation import register
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
-        ledger_integrity.register(rollup.rollup_matches_ledger)
+        personal_entries.register(kind="behaviour_record", reader=entries.records)
+        personal_entries.register(kind="record_reversal", reader=entries.reversals)
         ledger_demo.register_hook(demo.record_demo_activity)
         register(url_name="my_account", label=_("My carbon account"), audience="member", order=10)
         register(url_name="commute", label=_("Log a commute"), audience="employee", order=15)
@@ -25,3 +27,12 @@ class BehavioursConfig(AppConfig):
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
+        # The lots are records: points about to lapse are worked out here and shown on rewards' pages.
+        from behaviours import points_lots
+        from config import panels
+
+        panels.register(
+            page="green_rights",
+            template="rewards/includes/expiry_banner.html",
+            context=points_lots.expiry_banner,
+        )

@@ -126,14 +126,12 @@ class MonthFigures:
 
 
 def month_figures(*, account_ids: list[int], month: date) -> MonthFigures:
-    """The month as on the person's account page: the ledger's total, the records' points and
+    """The month as on the person's account page: the records' net grams, the records' points and
     behaviours, the same everyday picture."""
     last_day = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     grams = sum(
         total
-        for period, total in ledger_selectors.monthly_totals(
-            account_ids=account_ids, unit="gCO2e", since=month
-        )
+        for period, total in selectors.monthly_reductions(account_ids=account_ids, since=month)
         if period == month
     )
     breakdown = selectors.breakdown_by_behaviour(

@@ -3,15 +3,18 @@ what, and the sum that gives the figure. The factor rows stay one tap away on th
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from behaviours.models import BehaviourRecord, RecordStatus
+from behaviours.models import Behaviour, BehaviourRecord, RecordStatus
+from carbon_accounts.models import BusinessLine
 from config.numbers import format_kilograms, format_number
 from config.units import amount
+from rewards import entries as rewards_entries
+from rewards import services as rewards
 
 # What each factor's activity is, in words (emission_factors.csv's activity codes).
 ACTIVITY_NAMES = {
@@ -84,17 +87,17 @@ def cap_in_words(record: BehaviourRecord) -> str:
     }
 
 
-def calculation(record: BehaviourRecord, links: list[Any]) -> str:
+def calculation(record: BehaviourRecord) -> str:
     """e.g. "10 km by the metro rather than by an average petrol car: 10 × (0.163 − 0.035) kg
     = 1.28 kg". Empty when the action earns points only."""
-    methodology = record.methodology
-    factors = {link.role: link.factor for link in links}
-    if methodology is None or "a" not in factors:
+    basis = record.basis
+    if basis is None:
         return ""
+    methodology = basis.methodology
     quantity = record.counted_quantity
     q = format_number(quantity)
-    a = factors["a"]
-    b = factors.get("b")
+    a = basis.factor_a
+    b = basis.factor_b
     value_a = format_number(a.value_kgco2e)
     value_b = format_number(b.value_kgco2e) if b else ""
     multiplier = "" if methodology.multiplier == 1 else " × " + format_number(methodology.multiplier)
@@ -136,3 +139,97 @@ def factor_value(value: Decimal, per_unit: str) -> str:
         "value": format_number(value),
         "one": amount(1, per_unit),
     }
+
+
+# --- Points ----------------------------------------------------------------------------------------
+
+
+def points_explanations(records: list[BehaviourRecord]) -> dict[int, rewards.PointsEarned]:
+    """Why each counted record earned its points, recomputed: the line's rules as they stood when
+    the record was made, and the points its person had already earned for actions of that day
+    (the daily cap) before it. Three queries, however many records."""
+    counted = [record for record in records if record.posting_id is not None]
+    if not counted:
+        return {}
+    versions = rewards_entries.rule_versions(line_ids={record.line_id for record in counted})
+    lines = dict(BusinessLine.objects.filter(pk__in={r.line_id for r in counted}).values_list("pk", "code"))
+    days = {(record.account_id, record.occurred_on) for record in counted}
+    earlier: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for account_id, day, record_id, points in (
+        BehaviourRecord.objects.filter(
+            account_id__in={account for account, _day in days},
+            occurred_on__in={day for _account, day in days},
+        )
+        .order_by("id")
+        .values_list("account_id", "occurred_on", "id", "points")
+    ):
+        earlier.setdefault((account_id, day), []).append((record_id, points))
+    catalogue = dict(
+        Behaviour.objects.filter(code__in={r.behaviour_id for r in counted}).values_list(
+            "code", "points_per_event"
+        )
+    )
+    explanations = {}
+    for record in counted:
+        earned_that_day = sum(
+            points
+            for record_id, points in earlier.get((record.account_id, record.occurred_on), [])
+            if record_id < record.pk
+        )
+        explanations[record.pk] = rewards.points_for(
+            rules=rewards_entries.rules_at(
+                versions=versions,
+                line_id=record.line_id,
+                line_code=lines[record.line_id],
+                moment=record.created_at,
+            ),
+            behaviour_code=record.behaviour_id,
+            catalogue_points_per_event=catalogue.get(record.behaviour_id),
+            reduction_g=record.reduction_g,
+            earned_that_day=earned_that_day,
+        )
+    return explanations
+
+
+def points_reason(earned: rewards.PointsEarned, points: int, name: str) -> str:
+    """Why a record earned what it did, in words: "Metro: 1.28 kg reduced at 1 point per 10 g"."""
+    explanation = earned.explanation
+    parts = []
+    per_event = explanation.get("points_per_event")
+    if isinstance(per_event, int) and per_event:
+        parts.append(
+            ngettext("%(n)s point per action", "%(n)s points per action", per_event) % {"n": per_event}
+        )
+    grams_per_point = explanation.get("grams_per_point")
+    if isinstance(grams_per_point, int) and grams_per_point:
+        reduction_g = explanation.get("reduction_g")
+        parts.append(
+            gettext("%(kg)s kg reduced at 1 point per %(g)s g")
+            % {
+                "kg": format_kilograms(reduction_g if isinstance(reduction_g, int) else 0),
+                "g": format_number(grams_per_point),
+            }
+        )
+    if explanation.get("before_cap", points) != points:
+        cap = explanation.get("daily_cap")
+        cap = cap if isinstance(cap, int) else 0
+        parts.append(
+            ngettext("daily cap of %(n)s point reached", "daily cap of %(n)s points reached", cap)
+            % {"n": format_number(cap)}
+        )
+    return (
+        gettext("%(behaviour)s: %(reasons)s") % {"behaviour": name, "reasons": gettext("; ").join(parts)}
+        if parts
+        else name
+    )
+
+
+def points_in_words(record: BehaviourRecord) -> str:
+    """A counted record's points explained, or "" for one that counts nothing."""
+    earned = points_explanations([record]).get(record.pk)
+    if earned is None:
+        return ""
+    english = (get_language() or "").startswith("en")
+    name = record.behaviour.name_en if english else record.behaviour.name_zh
+    reason = points_reason(earned, record.points, name)
+    return "" if reason == name else reason

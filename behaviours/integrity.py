@@ -10,32 +10,57 @@ from behaviours.models import EmissionFactor, Methodology, RecordStatus
 
 
 def reductions_trace_to_records() -> list[str]:
+    """Invariants 4 and 5 for recorded actions: every accepted record is posted once, no held or
+    rejected record is, each posting equals the records and reversals that name it, and each
+    person's grams equal their entries."""
     problems: list[str] = []
     with connection.cursor() as cursor:
-        # Each reduction transfer (net of its reversal) names one record with the same grams.
         cursor.execute(
-            """SELECT t.id, t.source_id, t.amount, r.id, r.reduction_g, r.status
-                 FROM carbon_accounts_transfer t
-                 LEFT JOIN behaviours_behaviourrecord r ON r.id::text = t.source_id
-                WHERE t.kind = 'reduction' AND t.source_type = 'behaviour_record'
-                  AND (r.id IS NULL OR r.reduction_g <> t.amount OR r.reduction_transfer_id IS DISTINCT FROM t.id)"""
+            """SELECT r.id, r.status, r.posting_id FROM behaviours_behaviourrecord r
+                WHERE (r.status IN ('accepted', 'reversed') AND r.posting_id IS NULL)
+                   OR (r.status IN ('pending_review', 'rejected') AND r.posting_id IS NOT NULL)
+                   OR (r.status = 'reversed' AND NOT EXISTS (
+                         SELECT 1 FROM behaviours_recordreversal x WHERE x.record_id = r.id))
+                   OR (r.status <> 'reversed' AND EXISTS (
+                         SELECT 1 FROM behaviours_recordreversal x WHERE x.record_id = r.id))"""
         )
         problems += [
-            f"invariant 4: reduction transfer {tid} ({amount} g) does not match record {source_id} "
-            f"({'missing' if rid is None else f'{grams} g, {status}'})"
-            for tid, source_id, amount, rid, grams, status in cursor.fetchall()
+            f"invariant 4: record {record_id} is {status} but its posting is {posting_id or 'missing'}"
+            for record_id, status, posting_id in cursor.fetchall()
         ]
-        # Every accepted record with grams has its transfer; no held or rejected record has one standing.
         cursor.execute(
-            """SELECT r.id, r.status, r.reduction_g, r.reduction_transfer_id FROM behaviours_behaviourrecord r
-                WHERE (r.status = 'accepted' AND r.reduction_g > 0 AND r.reduction_transfer_id IS NULL)
-                   OR (r.status IN ('pending_review', 'rejected') AND r.reduction_transfer_id IS NOT NULL)
-                   OR (r.status = 'reversed' AND r.reduction_transfer_id IS NOT NULL AND NOT EXISTS (
-                         SELECT 1 FROM carbon_accounts_transfer x WHERE x.reverses_id = r.reduction_transfer_id))"""
+            """WITH entries AS (
+                   SELECT posting_id, count(*) AS n, sum(reduction_g) AS grams, sum(points) AS points
+                     FROM behaviours_behaviourrecord WHERE posting_id IS NOT NULL GROUP BY 1
+                   UNION ALL
+                   SELECT posting_id, count(*), sum(reduction_g), sum(points)
+                     FROM behaviours_recordreversal GROUP BY 1)
+               SELECT p.id, p.entries, p.grams, p.points, coalesce(e.n, 0), coalesce(e.grams, 0), coalesce(e.points, 0)
+                 FROM carbon_accounts_posting p LEFT JOIN entries e ON e.posting_id = p.id
+                WHERE p.entry_kind IN ('behaviour_record', 'record_reversal')
+                  AND (p.entries <> coalesce(e.n, 0) OR p.grams <> coalesce(e.grams, 0)
+                       OR p.points <> coalesce(e.points, 0))"""
         )
         problems += [
-            f"invariant 4: record {rid} is {status} with {grams} g but its transfer is {transfer_id or 'missing'}"
-            for rid, status, grams, transfer_id in cursor.fetchall()
+            f"invariant 5: posting {posting_id} says {n} entries, {grams} g, {points} points; "
+            f"its entries are {en}, {eg} g, {ep} points"
+            for posting_id, n, grams, points, en, eg, ep in cursor.fetchall()
+        ]
+        # Grams move on personal accounts only by records and their reversals.
+        cursor.execute(
+            """WITH entries AS (
+                   SELECT account_id, reduction_g AS grams FROM behaviours_behaviourrecord
+                    WHERE posting_id IS NOT NULL
+                   UNION ALL
+                   SELECT account_id, reduction_g FROM behaviours_recordreversal),
+               sums AS (SELECT account_id, sum(grams) AS grams FROM entries GROUP BY 1)
+               SELECT a.id, a.balance_g, coalesce(s.grams, 0)
+                 FROM carbon_accounts_account a LEFT JOIN sums s ON s.account_id = a.id
+                WHERE a.kind = 'personal' AND a.balance_g <> coalesce(s.grams, 0)"""
+        )
+        problems += [
+            f"invariant 5: account {account_id} holds {grams} g but its entries sum to {entries} g"
+            for account_id, grams, entries in cursor.fetchall()
         ]
     problems += _grams_match_factor_rows()
     return problems
@@ -46,21 +71,19 @@ def reductions_trace_to_records() -> list[str]:
 # that computed them), so the check reads the records once in PostgreSQL instead of loading
 # every record: at 20 million records there are a few thousand combinations, not millions.
 _SIGNATURES_SQL = """
-SELECT r.methodology_id, fa.factor_id, fb.factor_id, r.counted_quantity,
+SELECT b.methodology_id, b.factor_a_id, b.factor_b_id, r.counted_quantity,
        r.attributes ->> 'occupants', r.reduction_g, count(*), min(r.id)
   FROM behaviours_behaviourrecord r
-  LEFT JOIN behaviours_recordfactor fa ON fa.record_id = r.id AND fa.role = 'a'
-  LEFT JOIN behaviours_recordfactor fb ON fb.record_id = r.id AND fb.role = 'b'
- WHERE r.methodology_id IS NOT NULL AND r.status <> %s
+  JOIN behaviours_quantificationbasis b ON b.id = r.basis_id
+ WHERE r.status <> %s
  GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 _MEMBERS_SQL = """
 SELECT r.id FROM behaviours_behaviourrecord r
-  LEFT JOIN behaviours_recordfactor fa ON fa.record_id = r.id AND fa.role = 'a'
-  LEFT JOIN behaviours_recordfactor fb ON fb.record_id = r.id AND fb.role = 'b'
- WHERE r.methodology_id = %s AND fa.factor_id IS NOT DISTINCT FROM %s
-   AND fb.factor_id IS NOT DISTINCT FROM %s AND r.counted_quantity = %s
+  JOIN behaviours_quantificationbasis b ON b.id = r.basis_id
+ WHERE b.methodology_id = %s AND b.factor_a_id IS NOT DISTINCT FROM %s
+   AND b.factor_b_id IS NOT DISTINCT FROM %s AND r.counted_quantity = %s
    AND (r.attributes ->> 'occupants') IS NOT DISTINCT FROM %s AND r.reduction_g = %s
    AND r.status <> %s
  ORDER BY r.id LIMIT 100

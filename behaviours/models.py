@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from carbon_accounts.models import Account, Audience, BusinessLine
+from carbon_accounts.models import Account, Audience, BusinessLine, Posting
 
 
 class Region(models.Model):
@@ -227,19 +227,25 @@ class BehaviourRecord(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices)
     review_reason = models.CharField(_("review reason"), max_length=300, blank=True, default="")
     reduction_g = models.BigIntegerField(_("reduction (g CO2e)"), default=0)
-    methodology = models.ForeignKey(
-        Methodology,
+    # The methodology version and factor rows the grams were computed with, shared with every
+    # record computed the same way. Empty for behaviours that earn points only.
+    basis = models.ForeignKey(
+        "QuantificationBasis",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="records",
-        verbose_name=_("methodology"),
+        db_index=False,
+        verbose_name=_("quantification basis"),
     )
-    factors = models.ManyToManyField(EmissionFactor, through="RecordFactor", related_name="records")
     ghg_category = models.CharField(_("GHG category"), max_length=48)
     fileable = models.BooleanField(_("fileable"), default=False)
     points = models.BigIntegerField(_("points"), default=0)
-    reduction_transfer_id = models.BigIntegerField(null=True, blank=True)
+    # The general-ledger posting that carries this entry's grams and points: written with the
+    # record when it is accepted, or with the approval of a record held for review.
+    posting = models.ForeignKey(
+        Posting, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("posting")
+    )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
@@ -262,27 +268,84 @@ class BehaviourRecord(models.Model):
             models.CheckConstraint(condition=Q(reduction_g__gte=0), name="record_reduction_not_negative"),
         ]
         indexes = [
-            models.Index(fields=["account", "behaviour", "occurred_on"], name="record_daily_caps"),
-            models.Index(fields=["status", "created_at"], name="record_review_queue"),
+            # A person's day (caps, points earned), their statement, and the points lots that expire.
+            models.Index(fields=["account", "occurred_on"], name="record_person_days"),
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending_review"), name="record_review_queue"
+            ),
             models.Index(fields=["line", "occurred_on"], name="record_line_period"),
         ]
 
     def __str__(self) -> str:
         return f"record {self.pk} {self.behaviour_id} {self.quantity}"
 
+    @property
+    def methodology(self) -> Methodology | None:
+        return self.basis.methodology if self.basis_id is not None and self.basis is not None else None
 
-class RecordFactor(models.Model):
-    """Which exact factor row a record used, and in which role (a or b)."""
+    @property
+    def methodology_id(self) -> int | None:
+        return self.basis.methodology_id if self.basis_id is not None and self.basis is not None else None
 
-    record = models.ForeignKey(BehaviourRecord, on_delete=models.PROTECT, related_name="factor_links")
-    factor = models.ForeignKey(EmissionFactor, on_delete=models.PROTECT, related_name="record_links")
-    role = models.CharField(max_length=1, choices=[("a", "a"), ("b", "b")])
+
+class QuantificationBasis(models.Model):
+    """One way of computing grams: a methodology version, its factor rows and its method.
+
+    Shared by every record computed the same way, so the hot path writes one row per record and
+    each reduction still traces to the exact rows used (invariant 4). Never changed or deleted.
+    """
+
+    methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="bases")
+    factor_a = models.ForeignKey(EmissionFactor, on_delete=models.PROTECT, related_name="+")
+    factor_b = models.ForeignKey(
+        EmissionFactor, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    method = models.CharField(_("method"), max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["record", "role"], name="one_factor_per_role")]
+        verbose_name = _("quantification basis")
+        verbose_name_plural = _("quantification bases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["methodology", "factor_a", "factor_b"],
+                nulls_distinct=False,
+                name="one_basis_per_rows",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"record {self.record_id} {self.role}: factor {self.factor_id}"
+        return f"basis {self.pk}: methodology {self.methodology_id}, factors {self.factor_a_id}/{self.factor_b_id}"
+
+    @property
+    def factors(self) -> list[EmissionFactor]:
+        return [factor for factor in (self.factor_a, self.factor_b) if factor is not None]
+
+
+class RecordReversal(models.Model):
+    """The entry that takes back an accepted record found wrong: its grams and points, negated."""
+
+    record = models.OneToOneField(BehaviourRecord, on_delete=models.PROTECT, related_name="reversal")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    reduction_g = models.BigIntegerField(_("reduction (g CO2e)"))
+    points = models.BigIntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=300)
+    reversed_by = models.CharField(_("reversed by"), max_length=150)
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("reversed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("record reversal")
+        verbose_name_plural = _("record reversals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reduction_g__lte=0) & Q(points__lte=0), name="reversal_takes_back"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "-id"], name="reversal_statement")]
+
+    def __str__(self) -> str:
+        return f"reversal of record {self.record_id}"
 
 
 class ImportJob(models.Model):
@@ -337,59 +400,3 @@ class SavedRoute(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ReductionDayTotal(models.Model):
-    """Net reduction transfers of one day, line, behaviour and GHG category, summed from the
-    ledger up to the transfer of RollupMark. The export reads these plus the few transfers
-    after the mark, so a quarter of twenty million records is read as a few thousand rows."""
-
-    day = models.DateField()
-    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="+")
-    behaviour = models.ForeignKey(
-        Behaviour, on_delete=models.PROTECT, to_field="code", related_name="+", db_index=False
-    )
-    ghg_category = models.CharField(max_length=48)
-    records = models.BigIntegerField()
-    reduction_g = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "line", "behaviour", "ghg_category"], name="one_reduction_total_per_day"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.line_id} {self.behaviour_id}: {self.reduction_g} g"
-
-
-class FactorDayUse(models.Model):
-    """How many records of one day and line were computed with a factor row (the export's
-    methodology sheet), summed with ReductionDayTotal up to the same mark."""
-
-    day = models.DateField()
-    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="+", db_index=False)
-    factor = models.ForeignKey(EmissionFactor, on_delete=models.PROTECT, related_name="+", db_index=False)
-    records = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "line", "factor"], name="one_factor_use_per_day")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.line_id} factor {self.factor_id}: {self.records} records"
-
-
-class RollupMark(models.Model):
-    """The one row saying which transfers the day totals hold: every id up to this one."""
-
-    through_transfer_id = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_rollup_mark")]
-
-    def __str__(self) -> str:
-        return f"day totals through transfer #{self.through_transfer_id}"

@@ -1,11 +1,12 @@
 """The export of group reductions: by business line, behaviour and GHG category, from the ledger.
 
-Figures are the ledger's own: net reduction transfers (issued minus reversed) of the period,
-joined to their records only to name the behaviour. Operational reductions (employee lines)
-and ecosystem reductions (customer lines, "Scope 3+") are separate sections; the ecosystem
-figure is never inside the operational total. The figures come from the day totals of
-behaviours/rollup.py plus the transfers posted since it last ran, so they are exact at any
-moment and a quarter of twenty million records is read in well under a second.
+Figures are the general ledger's own: the postings of recorded actions and their reversals
+(net grams, issued minus reversed) of the period, each of one line, day, behaviour, GHG category
+and quantification basis, so a quarter of twenty million records is read as a few thousand rows
+and is exact at any moment (records are posted in their own transaction). The methodology sheet
+reaches the exact factor rows through the postings' bases. Operational reductions (employee
+lines) and ecosystem reductions (customer lines, "Scope 3+") are separate sections; the
+ecosystem figure is never inside the operational total.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from behaviours import rollup
-from behaviours.models import Behaviour
-from carbon_accounts.models import Audience
+from behaviours.models import Behaviour, EmissionFactor, QuantificationBasis
+from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.models import Audience, EntryKind
 from config.spreadsheet import safe_row
 
 OGL_NOTICE = (
@@ -144,54 +145,61 @@ class FactorRowUsed:
     records: int
 
 
-def _after_the_mark(line_ids: list[int] | None) -> str:
-    """The transfers after the rollup mark, of the period (and of the lines, when given)."""
-    lines = " AND t.line_id = ANY(%(lines)s)" if line_ids is not None else ""
-    return f"{rollup.AFTER_MARK} AND t.period_date BETWEEN %(start)s AND %(end)s{lines}"
-
-
 def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterator[ExportRow]:
-    # The day totals up to the rollup mark plus the transfers after it, in one statement (one
-    # snapshot): exact whenever the rollup last ran, and a quarter reads a few thousand rows.
-    line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
-    tail = rollup.REDUCTIONS_SQL.format(where=_after_the_mark(line_ids))
-    rows = rollup.read_with_tail(
-        f"""SELECT l.audience, l.code, d.behaviour_id, d.ghg_category, sum(d.records), sum(d.reduction_g)
-                  FROM (SELECT line_id, behaviour_id, ghg_category, records, reduction_g
-                          FROM behaviours_reductiondaytotal
-                         WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
-                        UNION ALL
-                        SELECT line_id, behaviour_id, ghg_category, records, reduction_g FROM ({tail}) AS tail
-                       ) AS d
-                  JOIN carbon_accounts_businessline l ON l.id = d.line_id
-                 GROUP BY 1, 2, 3, 4
-                 ORDER BY 1 DESC, 2, 3, 4""",
-        {"start": period.start, "end": period.end, "lines": line_ids},
-    )
+    """Net grams (recorded minus reversed) and records by line, behaviour and GHG category, from
+    the general ledger's postings of the period (a few per line, behaviour and day)."""
+    sums = ledger_selectors.issued_sums(start=period.start, end=period.end, line_ids=line_ids)
+    lines = {line.pk: line for line in ledger_selectors.business_lines()}
+    totals: dict[tuple[int, str, str], list[int]] = {}
+    for row in sums:
+        if row.basis_id is None:
+            continue  # an action that earns points only: no reduction to report
+        figures = totals.setdefault((row.line_id, row.behaviour_code, row.ghg_category), [0, 0])
+        if row.entry_kind == EntryKind.BEHAVIOUR_RECORD:
+            figures[0] += row.entries
+        figures[1] += row.grams
     # A reader of the export needs the behaviour's name, not only its code: one small read.
     names = {code: (en, zh) for code, en, zh in Behaviour.objects.values_list("code", "name_en", "name_zh")}
-    for audience, line, behaviour, category, records, grams in rows:
-        section = "operational" if audience == Audience.EMPLOYEE else "ecosystem"
+    rows = []
+    for (line_id, behaviour, category), (records, grams) in totals.items():
+        line = lines[line_id]
+        section = "operational" if line.audience == Audience.EMPLOYEE else "ecosystem"
         name_en, name_zh = names.get(behaviour, ("", ""))
-        yield ExportRow(section, line, behaviour, category, int(records), int(grams), name_en, name_zh)
+        rows.append(ExportRow(section, line.code, behaviour, category, records, grams, name_en, name_zh))
+    rows.sort(key=lambda row: (row.section != "operational", row.line, row.behaviour, row.ghg_category))
+    yield from rows
 
 
 def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
-    line_filter = "AND line_id = ANY(%(lines)s)" if line_ids is not None else ""
-    tail = rollup.FACTOR_USE_SQL.format(where=_after_the_mark(line_ids))
-    rows = rollup.read_with_tail(
-        f"""SELECT f.activity, f.region_id, f.valid_from, f.valid_to, f.version, f.value_kgco2e, f.per_unit,
-                       f.dataset, f.source_ref, f.licence, f.status, sum(u.records)::bigint
-                  FROM (SELECT factor_id, records FROM behaviours_factordayuse
-                         WHERE day BETWEEN %(start)s AND %(end)s {line_filter}
-                        UNION ALL
-                        SELECT factor_id, records FROM ({tail}) AS tail) AS u
-                  JOIN behaviours_emissionfactor f ON f.id = u.factor_id
-                 GROUP BY f.id ORDER BY f.activity, f.region_id, f.valid_from, f.version""",
-        {"start": period.start, "end": period.end, "lines": line_ids},
-    )
-    for row in rows:
-        yield FactorRowUsed(*row)
+    """Every factor row the period's records were computed with, and how many records: read
+    from the postings' quantification bases. A record counts once, when it is recorded (a later
+    reversal leaves the factor row used)."""
+    records_by_basis: dict[int, int] = {}
+    for row in ledger_selectors.issued_sums(start=period.start, end=period.end, line_ids=line_ids):
+        if row.basis_id is not None and row.entry_kind == EntryKind.BEHAVIOUR_RECORD:
+            records_by_basis[row.basis_id] = records_by_basis.get(row.basis_id, 0) + row.entries
+    records_by_factor: dict[int, int] = {}
+    factors: dict[int, EmissionFactor] = {}
+    bases = QuantificationBasis.objects.filter(pk__in=records_by_basis).select_related("factor_a", "factor_b")
+    for basis in bases:
+        for factor in basis.factors:
+            factors[factor.pk] = factor
+            records_by_factor[factor.pk] = records_by_factor.get(factor.pk, 0) + records_by_basis[basis.pk]
+    for factor in sorted(factors.values(), key=lambda f: (f.activity, f.region_id, f.valid_from, f.version)):
+        yield FactorRowUsed(
+            factor.activity,
+            factor.region_id,
+            factor.valid_from,
+            factor.valid_to,
+            factor.version,
+            factor.value_kgco2e,
+            factor.per_unit,
+            factor.dataset,
+            factor.source_ref,
+            factor.licence,
+            factor.status,
+            records_by_factor[factor.pk],
+        )
 
 
 def totals(rows: list[ExportRow]) -> dict[str, int]:
@@ -368,7 +376,7 @@ def write_xlsx(
     for line in (
         f"Period: {period.label} ({period.start} to {period.end})",
         f"Generated: {timezone.localtime():%Y-%m-%d %H:%M %Z}",
-        "Source: the group ledger's reduction transfers (issued minus reversed), in grams of CO2e.",
+        "Source: the group ledger's postings of recorded actions (issued minus reversed), in grams of CO2e.",
         "Recompute any record: manage.py quantify BEHAVIOUR QUANTITY --region R --date D",
         OGL_NOTICE,
     ):

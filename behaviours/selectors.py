@@ -11,7 +11,15 @@ from django.db.models import QuerySet
 
 from behaviours import quantify as pure
 from behaviours.badges import DayFigures
-from behaviours.models import Behaviour, BehaviourRecord, EmissionFactor, Methodology, RecordStatus, Region
+from behaviours.models import (
+    Behaviour,
+    BehaviourRecord,
+    EmissionFactor,
+    Methodology,
+    QuantificationBasis,
+    RecordStatus,
+    Region,
+)
 
 
 def region_parents() -> dict[str, str | None]:
@@ -56,14 +64,16 @@ def quantify(
 
 def recompute(record: BehaviourRecord) -> int:
     """The record's grams recomputed from the exact rows it stored (invariant 4)."""
-    if record.methodology is None:
+    if record.basis_id is None:
         return 0
-    links = {link.role: link.factor for link in record.factor_links.select_related("factor")}
-    factors = [as_factor_row(links[role]) for role in ("a", "b") if role in links]
+    basis = QuantificationBasis.objects.select_related("methodology", "factor_a", "factor_b").get(
+        pk=record.basis_id
+    )
+    factors = [as_factor_row(factor) for factor in basis.factors]
     occupants = record.attributes.get("occupants")
     result = pure.compute(
         quantity=record.counted_quantity,
-        methodology=as_methodology_row(record.methodology),
+        methodology=as_methodology_row(basis.methodology),
         factors=factors,
         occupants=int(occupants) if occupants is not None else None,
     )
@@ -105,7 +115,7 @@ def review_queue() -> QuerySet[BehaviourRecord]:
 def records_of(*, account_ids: list[int]) -> QuerySet[BehaviourRecord]:
     return (
         BehaviourRecord.objects.filter(account_id__in=account_ids)
-        .select_related("behaviour", "methodology", "line")
+        .select_related("behaviour", "basis__methodology", "basis__factor_a", "basis__factor_b", "line")
         .order_by("-occurred_on", "-id")
     )
 
@@ -147,6 +157,24 @@ def accepted_days(*, account_ids: list[int]) -> list[DayFigures]:
         .order_by("occurred_on")
     )
     return [DayFigures(row["occurred_on"], row["records"], int(row["grams"] or 0)) for row in rows]
+
+
+def monthly_reductions(*, account_ids: list[int], since: date) -> list[tuple[date, int]]:
+    """Net grams of these accounts per month of the actions, from `since`: their accepted
+    records (a reversed record and its reversal net to nothing, in the record's month)."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        BehaviourRecord.objects.filter(
+            account_id__in=account_ids, status=RecordStatus.ACCEPTED, occurred_on__gte=since
+        )
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("month")
+        .annotate(grams=Sum("reduction_g"))
+        .order_by("month")
+    )
+    return [(row["month"], int(row["grams"] or 0)) for row in rows if row["grams"]]
 
 
 def car_kilometres_equivalent(grams: int, *, day: date) -> tuple[Decimal, EmissionFactor | None]:

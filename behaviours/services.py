@@ -1,16 +1,18 @@
 """Recording behaviours: the one service every channel (web, API, bulk, CSV) goes through.
 
-In one transaction: validate, apply the daily caps, quantify, check plausibility, store the
-record with the exact factor rows used, post the reduction to the person's account and award
-points. Idempotent on (source, idempotency key): a replay returns the original record.
+In one transaction: validate, apply the daily caps, quantify, check plausibility, and keep the
+record, which is its person's entry in the personal sub-ledger (grams and points on the row, the
+factor rows through its quantification basis), with the general-ledger posting that carries it
+and the person's new balance. Idempotent on (source, idempotency key): a replay returns the
+original record.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import operator
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -20,21 +22,17 @@ from typing import Any
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
 from behaviours import plausibility, selectors
 from behaviours import quantify as pure
-from behaviours.models import Behaviour, BehaviourRecord, Methodology, RecordStatus
+from behaviours.models import Behaviour, BehaviourRecord, QuantificationBasis, RecordReversal, RecordStatus
 from carbon_accounts import services as ledger
-from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, Unit
-from carbon_accounts.services import TransferRequest
+from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, EntryKind
+from carbon_accounts.services import EntrySummary
 from config import bulk_insert
-from config.pg_arrays import Array
-from rewards import selectors as rewards_selectors
 from rewards import services as rewards
-from rewards.models import PointsAward
 
 SOURCE_TYPE = "behaviour_record"
 
@@ -83,57 +81,28 @@ class RecordOutcome:
     created: bool
 
 
-# The person's day, read in one statement once their row is locked (a new statement sees every
-# record committed by whoever held the lock before): a replay of this key, the day's events and
-# counted quantity of the behaviour (judged by the daily caps and the plausibility rules),
-# whether the evidence was used, the reference data's version, what the award needs, and the
-# new record's id. The repeated `NOT evidence_id = ''` is the unique index's own predicate: with
-# it a generic plan (which cannot see that the parameter is not empty) still reads that index
-# instead of scanning every record.
+# The person's day, once their row is locked (a new statement sees every record committed by
+# whoever held the lock before): a replay of this key, the day's events and counted quantity of the
+# behaviour (the daily caps and plausibility rules), the points the day already earned (the daily
+# points cap), whether the evidence was used, and the reference data's version.
 _PERSON_DAY_SQL = f"""
-SELECT replay.id, replay.payload_digest, day.events, day.counted,
+SELECT (SELECT id FROM behaviours_behaviourrecord WHERE source = %(source)s AND idempotency_key = %(key)s),
+       day.events, day.counted, day.points,
        EXISTS (SELECT 1 FROM behaviours_behaviourrecord
                 WHERE %(evidence)s <> '' AND line_id = %(line)s AND evidence_id = %(evidence)s
                   AND NOT evidence_id = ''),
-       {selectors.REFERENCE_VERSION_SQL},
-       {rewards_selectors.AWARD_CONTEXT_SQL},
-       nextval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id')),
-       {ledger.TAKE_TWO_TRANSFER_IDS_SQL}
-  FROM (SELECT count(*) AS events, coalesce(sum(counted_quantity), 0) AS counted
-          FROM behaviours_behaviourrecord
-         WHERE account_id = %(account)s AND behaviour_id = %(behaviour)s AND occurred_on = %(day)s
-           AND status = ANY(%(counting)s::text[])) AS day
-  LEFT JOIN LATERAL (SELECT id, payload_digest FROM behaviours_behaviourrecord
-                      WHERE source = %(source)s AND idempotency_key = %(key)s) AS replay ON true
+       {selectors.REFERENCE_VERSION_SQL}
+  FROM (SELECT count(*) FILTER (WHERE behaviour_id = %(behaviour)s AND status IN ('accepted', 'pending_review'))
+                   AS events,
+               coalesce(sum(counted_quantity)
+                        FILTER (WHERE behaviour_id = %(behaviour)s AND status IN ('accepted', 'pending_review')),
+                        0) AS counted,
+               coalesce(sum(points), 0) AS points
+          FROM behaviours_behaviourrecord WHERE account_id = %(account)s AND occurred_on = %(day)s) AS day
 """
 
-
-# For this transaction only, the prepared statements of the hot path run their generic plans.
-# PostgreSQL otherwise re-plans the posting statement for its parameters on every record (its
-# generic plan costs more on paper, for the same index lookups): 0.8 ms of planning beside
-# 0.6 ms of execution (bench/NOTES.md). Each statement here reads by primary
-# key or by an index whose predicate the statement repeats, so no plan depends on a value.
-# A connection keeps its generic plan for its life, however the tables grow after it was
-# made: made while statistics said the tables were small (a new database, a table analysed
-# before a load), it scanned them whole, and every record took longer than the one before
-# (HTTP: 281, then 188 requests/s in the next 10 seconds; bench/NOTES.md).
-# Sequential scans are therefore off for this transaction: every read here has its index.
-_GENERIC_PLANS_SQL = (
-    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-    " set_config('enable_seqscan', 'off', true)"
-)
-
 # The statuses whose records count towards a person's daily caps.
-_COUNTING = Array([RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.value])
-
-
-class _LostRace(Exception):
-    """A concurrent request with the same key or evidence committed first."""
-
-    def __init__(self, request: RecordRequest, digest: str) -> None:
-        super().__init__()
-        self.request = request
-        self.digest = digest
+_COUNTING = (RecordStatus.ACCEPTED.value, RecordStatus.PENDING_REVIEW.value)
 
 
 def record_behaviour(*, request: RecordRequest, today: date | None = None) -> RecordOutcome:
@@ -142,84 +111,57 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
     the recording's own transaction (a refused record opens no account)."""
     today = today or timezone.localdate()
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            return _record_one(cursor, request, today)
-    except _LostRace as lost:
-        # Everything this call wrote was rolled back with the transaction; say what won.
-        replay = _replay(lost.request, lost.digest)
-        if replay is not None:
-            return RecordOutcome(replay, False)
-        raise RecordRefused(
-            "duplicate_evidence",
-            gettext("This evidence was already used for another record."),
-            "evidence_id",
-        ) from None
+        with transaction.atomic():
+            return _record_one(request, today)
+    except IntegrityError as error:
+        if not lost_race(error):
+            raise
+    # A concurrent request with the same key or evidence committed first; everything this call
+    # wrote was rolled back with its transaction. Say what won.
+    account = request.account
+    if account.pk is None:
+        # The person as the winner opened them: the key's payload names them by account.
+        found = Account.objects.filter(
+            line=request.line, kind=AccountKind.PERSONAL, external_ref=account.external_ref
+        ).first()
+        request = replace(request, account=found or account)
+    replay = _replay(request, request.digest())
+    if replay is not None:
+        return RecordOutcome(replay, False)
+    raise RecordRefused(
+        "duplicate_evidence", gettext("This evidence was already used for another record."), "evidence_id"
+    )
 
 
-@functools.cache
-def _person_day_sql(person_by_reference: bool) -> str:
-    """The person's day, naming them by account id or, for a person opened in the same
-    pipeline (whose id the caller does not know yet), by their reference in the line."""
-    if not person_by_reference:
-        return _PERSON_DAY_SQL
-    return _PERSON_DAY_SQL.replace("%(account)s", ledger.PERSON_ID_SQL)
-
-
-def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutcome:
-    """The hot path of every channel, in two round trips before COMMIT: (1) lock the person
-    (opening them first if needed) and read their day, taking the ids of the new record and its
-    transfers; (2) post the ledger transfers and insert the record with its factor links and
-    award."""
-    # The person's row first: it serialises this person's records (so the daily caps hold under
-    # concurrency) and it is the row the ledger posting locks anyway. Their day is read by the
-    # next statement, which PostgreSQL runs only once the lock is held, so it sees every record
-    # committed before; the transaction's BEGIN, the lock and the read travel in one round trip,
-    # with the opening of a line system's person seen for the first time.
-    earned_on = timezone.localdate()
-    commits = _commits_on_exit()
-    opening = request.account.pk is None
-    person = ledger.person_parameters(request.account) if opening else {}
-    day_cursor = connection.cursor()
-    try:
-        with connection.connection.pipeline():  # type: ignore[union-attr]
-            cursor.execute(_GENERIC_PLANS_SQL)
-            if opening:
-                cursor.execute(ledger.OPEN_PERSON_SQL, person)
-                cursor.execute(ledger.lock_person_sql(), person)
-            else:
-                cursor.execute(
-                    "SELECT kind, line_id FROM carbon_accounts_account WHERE id = %s FOR UPDATE",
-                    [request.account.pk],
-                )
-            day_cursor.execute(
-                _person_day_sql(opening),
-                {
-                    **person,
-                    "account": request.account.pk,
-                    "line": request.line.pk,
-                    "behaviour": request.behaviour_code,
-                    "day": request.occurred_on,
-                    "counting": _COUNTING,
-                    "evidence": request.evidence_id,
-                    "source": request.source,
-                    "key": request.idempotency_key,
-                    "earned_on": earned_on,
-                },
-            )
-        row = cursor.fetchone()
-        day = day_cursor.fetchone()
-    finally:
-        day_cursor.close()
-    if opening and row is not None:
-        request = replace(request, account=ledger.locked_person(row, request.line))
-    elif row is None or row[0] != AccountKind.PERSONAL or row[1] != request.line.pk:
-        row = None
-    if row is None:
+def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
+    account = request.account
+    if account.pk is None:
+        opened = ledger.open_people(
+            line=request.line, people={account.external_ref: account.display_name or account.external_ref}
+        )
+        account = opened.accounts[account.external_ref]
+        request = replace(request, account=account)
+    # The person's row first: it serialises this person's records, so the daily caps hold.
+    digest = request.digest()
+    person = ledger.lock_people(account_ids=[account.pk]).get(account.pk)
+    if person is None or person.kind != AccountKind.PERSONAL or person.line_id != request.line.pk:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
-    digest = request.digest()
-    replay_id, _digest, events, counted, evidence_taken, version, award, record_id, transfer_ids = day
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PERSON_DAY_SQL,
+            {
+                "source": request.source,
+                "key": request.idempotency_key,
+                "account": account.pk,
+                "behaviour": request.behaviour_code,
+                "day": request.occurred_on,
+                "line": request.line.pk,
+                "evidence": request.evidence_id,
+            },
+        )
+        replay_id, events, counted, points_that_day, evidence_taken, version = cursor.fetchone()
     if replay_id is not None:
         replay = _replay(request, digest)  # raises when the key came with a different payload
         assert replay is not None
@@ -232,34 +174,18 @@ def _record_one(cursor: Any, request: RecordRequest, today: date) -> RecordOutco
         evidence_taken=lambda: bool(evidence_taken),
         day_so_far=lambda _code: (int(events), Decimal(counted)),
     )
-    record = _new_record(request, request.account, assessment, digest)
-    record.pk = record_id
-    if record.methodology_id in reference.methodology_models:
-        record.methodology = reference.methodology_models[record.methodology_id]
-    links = _factor_links(assessment.quantification)
-    with connection.cursor() as record_cursor:
-        insert = partial(_send_record, record_cursor, record, links, commit=commits)
-        points_award = None
-        try:
-            if record.status == RecordStatus.ACCEPTED:
-                points_award = _post_and_insert(
-                    record,
-                    assessment.behaviour,
-                    transfer_ids=list(transfer_ids),
-                    insert=insert,
-                    award_context=rewards_selectors.award_context(award, assessment.behaviour.code),
-                    earned_on=earned_on,
-                )
-            else:
-                with connection.connection.pipeline():  # type: ignore[union-attr]
-                    insert(None)
-        except (IntegrityError, psycopg.errors.UniqueViolation) as error:
-            # A concurrent request with the same key or evidence committed first. The insert
-            # failed, so the transaction (and a COMMIT sent with it) ended in a rollback.
-            if not lost_race(error):
-                raise
-            raise _LostRace(request, digest) from None
-        _inserted(record_cursor, record, points_award)
+    record = _new_record(request, account, assessment, digest, reference)
+    if record.status == RecordStatus.ACCEPTED:
+        earned = rewards.points_for(
+            rules=rewards.current_rules(line=request.line),
+            behaviour_code=assessment.behaviour.code,
+            catalogue_points_per_event=assessment.behaviour.points_per_event,
+            reduction_g=record.reduction_g,
+            earned_that_day=int(points_that_day),
+        )
+        record.points = earned.points
+        _post([record])
+    bulk_insert.insert_rows([record])
     return RecordOutcome(record, True)
 
 
@@ -278,62 +204,69 @@ def lost_race(error: Exception) -> bool:
 
 
 def _broken_constraint(error: Exception) -> str | None:
-    """The constraint a unique violation names (Django wraps psycopg's error; a pipeline's
-    error comes unwrapped)."""
+    """The constraint a unique violation names (Django wraps psycopg's error)."""
     cause = error if isinstance(error, psycopg.Error) else error.__cause__
     return cause.diag.constraint_name if isinstance(cause, psycopg.Error) else None
 
 
-def _commits_on_exit() -> bool:
-    """Whether the recording's own transaction is the outermost one, which commits when it
-    ends: its COMMIT can then go with its last statement, one round trip fewer. Inside a
-    caller's transaction (an import, a test) the COMMIT stays the caller's."""
-    return len(connection.atomic_blocks) == 1 and connection.commit_on_exit
-
-
-def _send_record(
-    cursor: Any,
-    record: BehaviourRecord,
-    links: list[tuple[int, str]],
-    award: PointsAward | None,
-    *,
-    commit: bool,
-) -> None:
-    """INSERT a record with its id already taken, its factor links and its points award, in one
-    statement, inside the caller's pipeline; `_inserted` reads what it did. A record whose key or
-    evidence a concurrent request used first breaks a unique constraint, which ends the
-    transaction: a COMMIT sent after it (`commit`) then rolls back, and nothing is kept."""
-    insert, parameters = bulk_insert.insert_statement([record])
-    award_part, award_parameters = "", list[Any]()
-    if award is not None:
-        award_insert, award_parameters = bulk_insert.insert_statement([award])
-        award_part = f", award AS ({award_insert})"
-    cursor.execute(
-        f"""WITH record AS ({insert}), links AS (
-                INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
-                SELECT record.id, link.factor_id, link.role
-                  FROM record, unnest(%s::bigint[], %s::text[]) AS link(factor_id, role)
-            ){award_part}
-            SELECT {"(SELECT id FROM award)" if award is not None else "NULL"}""",
-        [
-            *parameters,
-            Array(factor_id for factor_id, _role in links),
-            Array(role for _factor_id, role in links),
-            *award_parameters,
+def _post(records: list[BehaviourRecord]) -> None:
+    """Post accepted records of one line (not yet inserted, or approved) to the general ledger
+    and their people's balances; each record gets the id of the posting that carries it. The
+    caller holds the people locked."""
+    summaries: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    changes: dict[int, tuple[int, int]] = {}
+    for record in records:
+        key = (record.occurred_on, record.ghg_category, record.behaviour_id, record.basis_id)
+        totals = summaries[key]
+        totals[0] += 1
+        totals[1] += record.reduction_g
+        totals[2] += record.points
+        grams, points = changes.get(record.account_id, (0, 0))
+        changes[record.account_id] = (grams + record.reduction_g, points + record.points)
+    postings = ledger.post_entries(
+        line_id=records[0].line_id,
+        entry_kind=EntryKind.BEHAVIOUR_RECORD,
+        summaries=[
+            EntrySummary(
+                period_date=day,
+                ghg_category=category,
+                behaviour_code=behaviour,
+                basis_id=basis,
+                entries=entries,
+                grams=grams,
+                points=points,
+            )
+            for (day, category, behaviour, basis), (entries, grams, points) in summaries.items()
         ],
+        balance_changes=changes,
     )
-    if commit:
-        # On the connection's own cursor: this cursor's result is the insert's, read afterwards.
-        connection.connection.execute("COMMIT")  # type: ignore[union-attr]
+    for record in records:
+        record.posting_id = postings[
+            (record.occurred_on, record.ghg_category, record.behaviour_id, record.basis_id)
+        ]
 
 
-def _inserted(cursor: Any, record: BehaviourRecord, award: PointsAward | None) -> None:
-    """Mark the record and its award saved, with the award's id, once the insert has run."""
-    (award_id,) = cursor.fetchone()
-    bulk_insert.mark_saved([record])
-    if award is not None:
-        award.pk = award_id
-        bulk_insert.mark_saved([award])
+# Bases already in the database, by (methodology, factor a, factor b): they are never changed.
+_basis_ids: dict[tuple[int, int, int | None], int] = {}
+
+
+def _basis_id(quantification: pure.Quantification | None) -> int | None:
+    """The shared basis of a quantification, added the first time anything is computed that way."""
+    if quantification is None:
+        return None
+    factors = [int(factor.row_id or 0) for factor in quantification.factors]
+    key = (int(quantification.methodology.row_id or 0), factors[0], factors[1] if len(factors) > 1 else None)
+    if key in _basis_ids:
+        return _basis_ids[key]
+    basis, _created = QuantificationBasis.objects.get_or_create(
+        methodology_id=key[0],
+        factor_a_id=key[1],
+        factor_b_id=key[2],
+        defaults={"method": quantification.methodology.method},
+    )
+    # Remembered once the basis is surely committed (the caller's transaction may roll back).
+    transaction.on_commit(partial(_basis_ids.__setitem__, key, basis.pk))
+    return basis.pk
 
 
 @dataclass(frozen=True)
@@ -380,10 +313,14 @@ def _assess(
 
 
 def _new_record(
-    request: RecordRequest, account: Account, assessment: _Assessment, digest: str
+    request: RecordRequest,
+    account: Account,
+    assessment: _Assessment,
+    digest: str,
+    reference: selectors.ReferenceSnapshot,
 ) -> BehaviourRecord:
     quantification = assessment.quantification
-    return BehaviourRecord(
+    record = BehaviourRecord(
         line=request.line,
         account=account,
         behaviour=assessment.behaviour,
@@ -400,29 +337,25 @@ def _new_record(
         status=RecordStatus.PENDING_REVIEW if assessment.hold else RecordStatus.ACCEPTED,
         review_reason="; ".join(assessment.hold),
         reduction_g=quantification.reduction_g if quantification else 0,
-        methodology_id=quantification.methodology.row_id if quantification else None,
         ghg_category=assessment.behaviour.ghg_category,
         fileable=bool(
             quantification and quantification.methodology.fileable and quantification.reduction_g > 0
         ),
     )
-
-
-def _factor_links(quantification: pure.Quantification | None) -> list[tuple[int, str]]:
-    """(factor row id, role) of each factor row a record was quantified with."""
-    if quantification is None:
-        return []
-    return [
-        (int(factor.row_id or 0), role)
-        for role, factor in zip(("a", "b"), quantification.factors, strict=False)
-    ]
-
-
-# The factor links of many records in one statement (one array per column; RecordFactor's table).
-_INSERT_FACTOR_LINKS_SQL = """
-INSERT INTO behaviours_recordfactor (record_id, factor_id, role)
-SELECT record_id, factor_id, role FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS link(record_id, factor_id, role)
-"""
+    if quantification is not None:
+        # The basis with its methodology row, so callers reading the record cost no query.
+        factors = [int(factor.row_id or 0) for factor in quantification.factors]
+        methodology_id = int(quantification.methodology.row_id or 0)
+        record.basis = QuantificationBasis(
+            pk=_basis_id(quantification),
+            methodology_id=methodology_id,
+            factor_a_id=factors[0],
+            factor_b_id=factors[1] if len(factors) > 1 else None,
+            method=quantification.methodology.method,
+        )
+        if methodology_id in reference.methodology_models:
+            record.basis.methodology = reference.methodology_models[methodology_id]
+    return record
 
 
 def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
@@ -600,17 +533,6 @@ def _region(
     return str(region)
 
 
-def _day_so_far(account: Account, behaviour_code: str, day: date) -> tuple[int, Decimal]:
-    """Events and counted quantity the person already has for this behaviour on this day."""
-    same_day = BehaviourRecord.objects.filter(
-        account=account,
-        behaviour_id=behaviour_code,
-        occurred_on=day,
-        status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
-    ).aggregate(events=Count("id"), counted=Sum("counted_quantity"))
-    return same_day["events"] or 0, same_day["counted"] or Decimal(0)
-
-
 def _running_total(
     day_totals: dict[tuple[Any, Any, Any], list[Any]], person: int, day: date, behaviour_code: str
 ) -> tuple[int, Decimal]:
@@ -669,131 +591,39 @@ def _quantify(
         raise RecordRefused("cannot_quantify", str(error), "region") from None
 
 
-def _reduction_transfer(record: BehaviourRecord, behaviour: Behaviour) -> TransferRequest:
-    """The record's grams, from the line's issuance account to the person's account."""
-    return TransferRequest(
-        debit_account_id=ledger.system_account_id(
-            line_id=record.line_id, kind=AccountKind.REDUCTION_ISSUANCE
-        ),
-        credit_account_id=record.account_id,
-        amount=record.reduction_g,
-        unit=Unit.GRAMS_CO2E,
-        kind="reduction",
-        line_id=record.line_id,
-        source_type=SOURCE_TYPE,
-        source_id=str(record.pk),
-        period_date=record.occurred_on,
-        ghg_category=record.ghg_category,
-        idempotency_source=SOURCE_TYPE,
-        idempotency_key=str(record.pk),
-        description=behaviour.name_en,
-    )
-
-
-def _plan_posting(
-    record: BehaviourRecord,
-    behaviour: Behaviour,
-    *,
-    award_context: rewards_selectors.AwardContext | None = None,
-    earned_on: date | None = None,
-) -> tuple[list[TransferRequest], rewards.AwardPlan]:
-    """The reduction and the points of an accepted record, as transfers of one ledger posting."""
-    transfers = [_reduction_transfer(record, behaviour)] if record.reduction_g > 0 else []
-    plan = rewards.plan_award(
-        account=record.account,
-        line_code=record.line.code,
-        behaviour_code=behaviour.code,
-        catalogue_points_per_event=behaviour.points_per_event,
-        reduction_g=record.reduction_g,
-        source_type=SOURCE_TYPE,
-        source_id=str(record.pk),
-        earned_on=earned_on or timezone.localdate(),
-        context=award_context,
-    )
-    if plan.transfer is not None:
-        transfers.append(plan.transfer)
-    return transfers, plan
-
-
-def _post(record: BehaviourRecord, behaviour: Behaviour) -> None:
-    """Post a saved record's reduction and points and keep its award (an approval). The caller
-    has locked the person's account: the posting takes no lock of its own."""
-    transfers, plan = _plan_posting(record, behaviour)
-    if not transfers:
-        return
-    posted = ledger.post_transfers(transfers=transfers, holding=frozenset({record.account_id}))
-    if record.reduction_g > 0:
-        record.reduction_transfer_id = posted.transfer_ids[0]
-    record.points = plan.points
-    record.save(update_fields=["reduction_transfer_id", "points"])
-    if plan.transfer is not None:
-        rewards.record_award(
-            plan=plan,
-            account=record.account,
-            behaviour_code=behaviour.code,
-            transfer_id=posted.transfer_ids[-1],
-        )
-
-
-def _post_and_insert(
-    record: BehaviourRecord,
-    behaviour: Behaviour,
-    *,
-    transfer_ids: list[int],
-    insert: Callable[[PointsAward | None], None],
-    award_context: rewards_selectors.AwardContext | None,
-    earned_on: date,
-) -> PointsAward | None:
-    """Post a new record's reduction and points and send its insert in the same round trip.
-    The record names its transfers before they exist: their ids were taken with the record's
-    own (`transfer_ids`). Returns the award that went in with the record."""
-    transfers, plan = _plan_posting(record, behaviour, award_context=award_context, earned_on=earned_on)
-    if not transfers:
-        insert(None)
-        return None
-    ids = transfer_ids[: len(transfers)]
-    if record.reduction_g > 0:
-        record.reduction_transfer_id = ids[0]
-    record.points = plan.points
-    award = (
-        rewards.new_award(
-            plan=plan, account=record.account, behaviour_code=behaviour.code, transfer_id=ids[-1]
-        )
-        if plan.transfer is not None
-        else None
-    )
-    posted = ledger.post_transfers(
-        transfers=transfers,
-        holding=frozenset({record.account_id}),
-        transfer_ids=ids,
-        alongside=partial(insert, award),
-    )
-    if posted.transfer_ids != ids:
-        # The keys are the new record's id: nothing can have posted them before.
-        raise RuntimeError(f"Record {record.pk}: the ledger did not post the transfers it was given.")
-    return award
-
-
 # --- Review --------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
-    # The record and its person, locked together: the posting below relies on the person's lock.
-    record = (
-        BehaviourRecord.objects.select_for_update(of=("self", "account"))
-        .select_related("behaviour", "account")
-        .get(pk=record_id)
-    )
+    record = BehaviourRecord.objects.select_related("behaviour", "line").filter(pk=record_id).first()
+    if record is None:
+        raise RecordRefused("not_found", gettext("There is no such record."))
+    # The person first, as every writer locks them, then the record.
+    ledger.lock_people(account_ids=[record.account_id])
+    record = BehaviourRecord.objects.select_for_update().select_related("behaviour", "line").get(pk=record_id)
     if record.status != RecordStatus.PENDING_REVIEW:
         raise RecordRefused(
             "not_pending", f"Record {record_id} is {record.get_status_display()}, not held for review."
         )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(points), 0) FROM behaviours_behaviourrecord WHERE account_id = %s AND occurred_on = %s",
+            [record.account_id, record.occurred_on],
+        )
+        (points_that_day,) = cursor.fetchone()
+    record.points = rewards.points_for(
+        rules=rewards.current_rules(line=record.line),
+        behaviour_code=record.behaviour_id,
+        catalogue_points_per_event=record.behaviour.points_per_event,
+        reduction_g=record.reduction_g,
+        earned_that_day=int(points_that_day),
+    ).points
     record.status = RecordStatus.ACCEPTED
     record.decided_at = timezone.now()
     record.decided_by = reviewer
-    record.save(update_fields=["status", "decided_at", "decided_by"])
-    _post(record, record.behaviour)
+    _post([record])
+    record.save(update_fields=["status", "decided_at", "decided_by", "points", "posting"])
     return record
 
 
@@ -818,22 +648,51 @@ def reject(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
 
 @transaction.atomic
 def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRecord:
-    """A record found wrong after acceptance: reversing transfers, never an edit."""
+    """A record found wrong after acceptance: a reversing entry, never an edit."""
     if not reason.strip():
         raise RecordRefused("reason_required", gettext("Say why the record is reversed."), "reason")
+    record = BehaviourRecord.objects.filter(pk=record_id).first()
+    if record is None:
+        raise RecordRefused("not_found", gettext("There is no such record."))
+    person = ledger.lock_people(account_ids=[record.account_id])[record.account_id]
     record = BehaviourRecord.objects.select_for_update().get(pk=record_id)
     if record.status != RecordStatus.ACCEPTED:
         raise RecordRefused(
             "not_accepted",
             f"Record {record_id} is {record.get_status_display()}; only accepted records are reversed.",
         )
-    Account.objects.select_for_update().get(pk=record.account_id)
-    if record.reduction_transfer_id is not None:
-        ledger.reverse_transfer(transfer_id=record.reduction_transfer_id, reason=reason)
-    try:
-        rewards.withdraw_award(source_type=SOURCE_TYPE, source_id=str(record.pk), reason=reason)
-    except rewards.RedemptionRefused as error:
-        raise RecordRefused("points_spent", str(error)) from None
+    if person.balance_points < record.points:
+        raise RecordRefused(
+            "points_spent",
+            gettext(
+                "%(used)s of the %(points)s points of this record were already spent or expired; cancel the redemption first."
+            )
+            % {"used": record.points - person.balance_points, "points": record.points},
+        )
+    summary = EntrySummary(
+        period_date=record.occurred_on,
+        ghg_category=record.ghg_category,
+        behaviour_code=record.behaviour_id,
+        basis_id=record.basis_id,
+        entries=1,
+        grams=-record.reduction_g,
+        points=-record.points,
+    )
+    postings = ledger.post_entries(
+        line_id=record.line_id,
+        entry_kind=EntryKind.RECORD_REVERSAL,
+        summaries=[summary],
+        balance_changes={record.account_id: (-record.reduction_g, -record.points)},
+    )
+    RecordReversal.objects.create(
+        record=record,
+        account_id=record.account_id,
+        reduction_g=-record.reduction_g,
+        points=-record.points,
+        reason=reason.strip()[:300],
+        reversed_by=reviewer[:150],
+        posting_id=postings[summary.key],
+    )
     record.status = RecordStatus.REVERSED
     record.review_reason = reason.strip()[:300]
     record.decided_at = timezone.now()
@@ -851,27 +710,22 @@ def record_behaviours(
     """Record many behaviours of one line with the same rules as record_behaviour, set-based.
 
     One result per request, in order: an outcome, or the refusal. Refused requests record
-    nothing; the others are recorded together in one transaction, with a few statements for
-    the whole batch instead of twenty per record. Caps, same-day counts, evidence and idempotency keys
-    are applied in request order, counting the batch's own earlier records, exactly as if the
-    requests had come one after another.
+    nothing; the others are recorded together in one transaction: a few reads for the whole
+    batch, one posting statement, and the records by COPY. Caps, same-day counts, evidence and
+    idempotency keys are applied in request order, counting the batch's own earlier records,
+    exactly as if the requests had come one after another.
     """
     today = today or timezone.localdate()
     results: list[RecordOutcome | RecordRefused | None] = [None] * len(requests)
     with transaction.atomic():
         reference = selectors.reference()
-        account_ids = sorted({request.account.pk for request in requests})
-        # Every person of the batch, locked in id order (as the ledger does): caps stay exact
-        # beside concurrent single records, and two batches never deadlock.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id, kind, line_id FROM carbon_accounts_account WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
-                [account_ids],
-            )
-            holders = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        # Every person of the batch, locked in id order: caps stay exact beside concurrent
+        # single records, and two batches never deadlock on people.
+        people = ledger.lock_people(account_ids={request.account.pk for request in requests})
+        account_ids = sorted(people)
         existing = {
             (record.source, record.idempotency_key): record
-            for record in BehaviourRecord.objects.select_related("methodology").filter(
+            for record in BehaviourRecord.objects.select_related("basis__methodology").filter(
                 source__any=list({r.source for r in requests}),
                 idempotency_key__any=[r.idempotency_key for r in requests],
             )
@@ -881,27 +735,16 @@ def record_behaviours(
                 line=line, evidence_id__any=[r.evidence_id for r in requests if r.evidence_id]
             ).values_list("evidence_id", flat=True)
         )
-        days = {request.occurred_on for request in requests}
-        day_totals: dict[tuple[Any, Any, Any], list[Any]] = {
-            (row["account_id"], row["behaviour_id"], row["occurred_on"]): [
-                row["events"],
-                row["counted"] or Decimal(0),
-            ]
-            for row in BehaviourRecord.objects.filter(
-                account_id__any=account_ids,
-                occurred_on__any=list(days),
-                status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
-            )
-            .values("account_id", "behaviour_id", "occurred_on")
-            .annotate(events=Count("id"), counted=Sum("counted_quantity"))
-        }
+        day_totals, points_by_day = _people_days(account_ids, {request.occurred_on for request in requests})
+        rules = rewards.current_rules(line=line)
         first_of_key: dict[tuple[str, str], tuple[int, str]] = {}
-        new: list[tuple[int, BehaviourRecord, _Assessment]] = []
+        new: list[tuple[int, BehaviourRecord]] = []
         repeats: list[tuple[int, int]] = []  # (index, index of the first request with that key)
         for index, request in enumerate(requests):
             try:
                 account = request.account
-                if holders.get(account.pk) != (AccountKind.PERSONAL, line.pk):
+                person = people.get(account.pk)
+                if person is None or person.kind != AccountKind.PERSONAL or person.line_id != line.pk:
                     raise RecordRefused(
                         "unknown_account",
                         gettext("This person has no account in this business line."),
@@ -948,40 +791,30 @@ def record_behaviours(
             if request.evidence_id:
                 evidence_taken.add(request.evidence_id)
             first_of_key[key] = (index, digest)
-            new.append((index, _new_record(request, account, assessment, digest), assessment))
-        # Each new record carries its methodology row, so callers reading it cost no query per record.
-        methodologies = Methodology.objects.in_bulk(
-            {r.methodology_id for _i, r, _a in new if r.methodology_id}
-        )
-        for _i, record, _a in new:
-            if record.methodology_id:
-                record.methodology = methodologies[record.methodology_id]
-        # Ids first, so the transfers can name their records and the records can be inserted
-        # once, complete with their transfer ids and points.
-        for record_id, (_i, record, _a) in zip(
-            bulk_insert.take_ids(BehaviourRecord, len(new)), new, strict=True
+            record = _new_record(request, account, assessment, digest, reference)
+            if record.status == RecordStatus.ACCEPTED:
+                day_key = (account.pk, request.occurred_on)
+                record.points = rewards.points_for(
+                    rules=rules,
+                    behaviour_code=assessment.behaviour.code,
+                    catalogue_points_per_event=assessment.behaviour.points_per_event,
+                    reduction_g=record.reduction_g,
+                    earned_that_day=points_by_day.get(day_key, 0),
+                ).points
+                points_by_day[day_key] = points_by_day.get(day_key, 0) + record.points
+            new.append((index, record))
+        records = [record for _i, record in new]
+        for record_id, record in zip(
+            bulk_insert.take_ids(BehaviourRecord, len(records)), records, strict=True
         ):
             record.pk = record_id
-        _post_many(
-            line, [(record, a.behaviour) for _i, record, a in new if record.status == RecordStatus.ACCEPTED]
-        )
+        accepted = [record for record in records if record.status == RecordStatus.ACCEPTED]
+        if accepted:
+            _post(accepted)
         # In key order for every batch: two batches sharing keys wait for each other at the first
         # key they share, never each for the other (a deadlock costs a second and a retry).
-        in_key_order = sorted(
-            (record for _i, record, _a in new), key=operator.attrgetter("source", "idempotency_key")
-        )
-        bulk_insert.insert_rows(in_key_order)
-        links = [
-            (record.pk, factor_id, role)
-            for _i, record, assessment in new
-            for factor_id, role in _factor_links(assessment.quantification)
-        ]
-        if links:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _INSERT_FACTOR_LINKS_SQL, [Array(column) for column in zip(*links, strict=True)]
-                )
-        for index, record, _a in new:
+        _copy_records(sorted(records, key=operator.attrgetter("source", "idempotency_key")))
+        for index, record in new:
             results[index] = RecordOutcome(record, True)
         for index, first_index in repeats:
             first = results[first_index]
@@ -990,38 +823,75 @@ def record_behaviours(
     return [result for result in results if result is not None]
 
 
-def _post_many(line: BusinessLine, accepted: list[tuple[BehaviourRecord, Behaviour]]) -> None:
-    """_post for many records not yet inserted: one ledger posting and one statement per table;
-    each record gets its transfer id and points before its insert."""
-    if not accepted:
+def _people_days(
+    account_ids: list[int], days: set[date]
+) -> tuple[dict[tuple[Any, Any, Any], list[Any]], dict[tuple[int, date], int]]:
+    """What the people's days already hold: events and counted quantity per (person, behaviour,
+    day) for the caps, and points per (person, day) for the daily points cap."""
+    day_totals: dict[tuple[Any, Any, Any], list[Any]] = {}
+    points: dict[tuple[int, date], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT account_id, behaviour_id, occurred_on,
+                      count(*) FILTER (WHERE status IN ('accepted', 'pending_review')),
+                      coalesce(sum(counted_quantity) FILTER (WHERE status IN ('accepted', 'pending_review')), 0),
+                      coalesce(sum(points), 0)
+                 FROM behaviours_behaviourrecord
+                WHERE account_id = ANY(%s::bigint[]) AND occurred_on = ANY(%s::date[])
+                GROUP BY 1, 2, 3""",
+            [account_ids, sorted(days)],
+        )
+        for account_id, behaviour, day, events, counted, day_points in cursor.fetchall():
+            day_totals[(account_id, behaviour, day)] = [events, counted]
+            points[(account_id, day)] = points.get((account_id, day), 0) + int(day_points)
+    return day_totals, points
+
+
+# The columns a new record is copied with, in order.
+_COPY_COLUMNS = (
+    "id, line_id, account_id, behaviour_id, quantity, counted_quantity, cap_note, occurred_on, region_id,"
+    " attributes, evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g,"
+    " basis_id, ghg_category, fileable, points, posting_id, created_at, decided_by"
+)
+
+
+def _copy_records(records: list[BehaviourRecord]) -> None:
+    """Insert new records by COPY; they are then marked saved, as an INSERT would."""
+    if not records:
         return
-    plans = rewards.plan_awards(
-        line=line,
-        requests=[
-            rewards.AwardRequest(
-                record.account, behaviour.code, behaviour.points_per_event, record.reduction_g, str(record.pk)
-            )
-            for record, behaviour in accepted
-        ],
-        source_type=SOURCE_TYPE,
-        earned_on=timezone.localdate(),
-    )
-    transfers = [
-        _reduction_transfer(record, behaviour) for record, behaviour in accepted if record.reduction_g > 0
-    ]
-    transfers += [plan.transfer for plan in plans if plan.transfer is not None]
-    # record_behaviours locked every person of the batch before assessing it.
-    posted = ledger.post_transfers(
-        transfers=transfers, holding=frozenset(record.account_id for record, _b in accepted)
-    )
-    ids = dict(zip(((t.kind, t.source_id) for t in transfers), posted.transfer_ids, strict=True))
-    rewards.record_awards(
-        plans=[
-            (plan, record.account, behaviour.code, ids[("points_award", str(record.pk))])
-            for plan, (record, behaviour) in zip(plans, accepted, strict=True)
-            if plan.transfer is not None
-        ]
-    )
-    for plan, (record, _behaviour) in zip(plans, accepted, strict=True):
-        record.reduction_transfer_id = ids.get(("reduction", str(record.pk)))
-        record.points = plan.points
+    now = timezone.now()
+    # psycopg's own cursor (Django's wrapper has no COPY), its errors raised as Django's.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        raw = cursor.cursor
+        with raw.copy(f"COPY behaviours_behaviourrecord ({_COPY_COLUMNS}) FROM STDIN") as copy:
+            for record in records:
+                record.created_at = now
+                copy.write_row(
+                    (
+                        record.pk,
+                        record.line_id,
+                        record.account_id,
+                        record.behaviour_id,
+                        record.quantity,
+                        record.counted_quantity,
+                        record.cap_note,
+                        record.occurred_on,
+                        record.region_id,
+                        json.dumps(record.attributes),
+                        record.evidence_id,
+                        record.source,
+                        record.idempotency_key,
+                        record.payload_digest,
+                        record.status,
+                        record.review_reason,
+                        record.reduction_g,
+                        record.basis_id,
+                        record.ghg_category,
+                        record.fileable,
+                        record.points,
+                        record.posting_id,
+                        now,
+                        record.decided_by,
+                    )
+                )
+    bulk_insert.mark_saved(records)

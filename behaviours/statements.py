@@ -1,147 +1,216 @@
 """A person's movements in words: the account statement and the points history.
 
-They name the behaviour each movement came from, so they live above the ledger and the
-rewards, which know records only by id and code.
+A movement is an entry of the person's account, kept by the app that makes it: a record (its
+grams and points), its reversal, a redemption and its cancellation, an expiry, a donation. The
+pages name the behaviour each record is of and the green right each redemption is for, so they
+live above the ledger and the rewards.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language, gettext, gettext_lazy, ngettext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext, gettext_lazy
 
-from behaviours import selectors as behaviour_selectors
-from behaviours.models import Behaviour
-from carbon_accounts import selectors
+from behaviours import explain, points_lots
+from behaviours.models import Behaviour, BehaviourRecord, RecordStatus
 from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.models import Account, EntryKind, Unit
 from config.form_fields import PlainIntegerField
-from config.numbers import format_kilograms, format_number
+from config.personal_entries import PersonalEntry
+from rewards import entries as rewards_entries
 from rewards import reminders
-from rewards import selectors as rewards_selectors
-from rewards.models import PointsAward
+from rewards import services as rewards_services
+from rewards.models import Redemption
 
-# What a movement is, in words; the stored description is the ledger's English note.
+# What a movement is, in words.
 KIND_LABELS = {
-    "reduction": gettext_lazy("Reduction"),
-    "points_award": gettext_lazy("Points earned"),
-    "redemption": gettext_lazy("Green right redeemed"),
-    "points_expiry": gettext_lazy("Points expired"),
-    "donation": gettext_lazy("Points donated to a public-welfare project"),
-    "exchange_certification": gettext_lazy("Certified by the carbon exchange"),
-    "exchange_retirement": gettext_lazy("Retired at the carbon exchange"),
+    EntryKind.REDEMPTION: gettext_lazy("Green right redeemed"),
+    EntryKind.POINTS_EXPIRY: gettext_lazy("Points expired"),
+    EntryKind.DONATION: gettext_lazy("Points donated to a public-welfare project"),
 }
 
 
-def movement_in_words(line: selectors.StatementLine, behaviours: dict[int, object]) -> str:
-    """e.g. "Points earned: Metro commute", "Reversed: Reduction: Metro commute"."""
-    reversal = line.kind.endswith("_reversal")
-    kind = line.kind.removesuffix("_reversal")
-    text = str(KIND_LABELS.get(kind, line.description or kind))
-    behaviour = behaviours.get(int(line.source_id)) if line.source_id.isdigit() else None
-    if line.source_type == "behaviour_record" and behaviour is not None:
-        english = (get_language() or "").startswith("en")
-        name = getattr(behaviour, "name_en" if english else "name_zh")
-        text = gettext("%(what)s: %(behaviour)s") % {"what": text, "behaviour": name}
-    return gettext("Reversed: %(what)s") % {"what": text} if reversal else text
+@dataclass(frozen=True)
+class Movement:
+    """One entry of the statement, in words, with where it leads."""
+
+    entry: PersonalEntry
+    words: str
+    url: str
+    counts: bool  # False: a record held for review or rejected, which moves nothing
+    status: str  # a record's status in words when it is not simply accepted, else ""
+
+
+def _name(behaviour: Behaviour | None, code: str) -> str:
+    if behaviour is None:
+        return code
+    return behaviour.name_en if (get_language() or "").startswith("en") else behaviour.name_zh
+
+
+def _right_name(redemption: Redemption | None) -> str:
+    if redemption is None:
+        return ""
+    right = redemption.green_right
+    return right.name_en if (get_language() or "").startswith("en") else right.name_zh
+
+
+def _records_of(entries: list[PersonalEntry]) -> dict[int, BehaviourRecord]:
+    ids = {int(e.source_id) for e in entries if e.source_type == "behaviour_record" and e.source_id.isdigit()}
+    return {
+        record.pk: record
+        for record in BehaviourRecord.objects.filter(pk__in=ids).select_related("behaviour", "line")
+    }
+
+
+def movements(*, account: Account, entries: list[PersonalEntry]) -> list[Movement]:
+    """Each entry in the words of the page's language (one query per kind of thing named)."""
+    records = _records_of(entries)
+    redemptions = rewards_entries.redemptions_by_code(
+        account_id=account.pk, codes={e.source_id for e in entries if e.source_type == "redemption"}
+    )
+    result = []
+    for entry in entries:
+        url, status, counts = "", "", entry.posting_id is not None
+        if entry.kind in (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL):
+            record = records.get(int(entry.source_id)) if entry.source_id.isdigit() else None
+            name = _name(record.behaviour if record else None, entry.source_id)
+            url = reverse("record_detail", args=[int(entry.source_id)]) if record else ""
+            if entry.kind == EntryKind.RECORD_REVERSAL:
+                words = gettext("Reversed: %(what)s") % {"what": name}
+            else:
+                words = name
+                if entry.status != RecordStatus.ACCEPTED:
+                    status = str(RecordStatus(entry.status).label)
+        elif entry.kind in (EntryKind.REDEMPTION, EntryKind.REDEMPTION_CANCELLATION):
+            redemption = redemptions.get(entry.source_id)
+            url = reverse("redemption", args=[entry.source_id]) if redemption else ""
+            if entry.kind == EntryKind.REDEMPTION_CANCELLATION:
+                words = gettext("Redemption %(code)s cancelled: points returned") % {"code": entry.source_id}
+            else:
+                words = gettext("%(what)s: %(behaviour)s") % {
+                    "what": KIND_LABELS[EntryKind.REDEMPTION],
+                    "behaviour": _right_name(redemption) or entry.source_id,
+                }
+        else:
+            words = str(KIND_LABELS.get(EntryKind(entry.kind), entry.description))
+        result.append(Movement(entry, words, url, counts, status))
+    return result
 
 
 class StatementPagingForm(forms.Form):
-    # The last transfer id of the page before (selectors.statement's keyset cursor).
-    cursor = PlainIntegerField(required=False, min_value=1)
+    # The statement's keyset cursor (the next_cursor of the page before).
+    cursor = PlainIntegerField(required=False, min_value=1, max_value=2**62)
 
 
 @login_required
 def account_statement(request: HttpRequest, account_id: int) -> HttpResponse:
     # Only the holder sees a personal account: anyone else gets the same 404 as a missing one.
-    account = selectors.personal_accounts_of(request.user).filter(pk=account_id).first()
+    account = ledger_selectors.personal_accounts_of(request.user).filter(pk=account_id).first()
     if account is None:
         raise Http404
     paging = StatementPagingForm(request.GET)
     if not paging.is_valid():
         raise BadRequest(gettext("This link to older movements is not valid."))
-    page = selectors.statement(account_id=account.pk, cursor=paging.cleaned_data["cursor"], limit=50)
-    record_ids = [
-        int(line.source_id)
-        for line in page.lines
-        if line.source_type == "behaviour_record" and line.source_id.isdigit()
-    ]
-    behaviours: dict[int, object] = dict(behaviour_selectors.behaviours_of_records(record_ids=record_ids))
-    rows = [
-        (
-            line,
-            movement_in_words(line, behaviours),
-            int(line.source_id)
-            if line.source_type == "behaviour_record" and line.source_id.isdigit()
-            else None,
-        )
-        for line in page.lines
-    ]
-    return render(request, "carbon_accounts/statement.html", {"account": account, "page": page, "rows": rows})
-
-
-def award_reason(award: PointsAward, name: str) -> str:
-    """Why an award is what it is, in words: "Metro: 1.28 kg reduced at 1 point per 10 g"."""
-    explanation = award.explanation or {}
-    parts = []
-    per_event = explanation.get("points_per_event")
-    if per_event:
-        parts.append(
-            ngettext("%(n)s point per action", "%(n)s points per action", per_event) % {"n": per_event}
-        )
-    grams_per_point = explanation.get("grams_per_point")
-    if grams_per_point:
-        parts.append(
-            gettext("%(kg)s kg reduced at 1 point per %(g)s g")
-            % {
-                "kg": format_kilograms(explanation.get("reduction_g") or 0),
-                "g": format_number(grams_per_point),
-            }
-        )
-    if explanation.get("before_cap", award.points) != award.points:
-        cap = explanation.get("daily_cap") or 0
-        parts.append(
-            ngettext("daily cap of %(n)s point reached", "daily cap of %(n)s points reached", cap)
-            % {"n": format_number(cap)}
-        )
-    return (
-        gettext("%(behaviour)s: %(reasons)s") % {"behaviour": name, "reasons": gettext("; ").join(parts)}
-        if parts
-        else name
+    page = ledger_selectors.personal_entries_page(
+        account_id=account.pk, cursor=paging.cleaned_data["cursor"], limit=50
+    )
+    return render(
+        request,
+        "carbon_accounts/statement.html",
+        {
+            "account": account,
+            "next_cursor": page.next_cursor,
+            "rows": movements(account=account, entries=page.entries),
+        },
     )
 
 
-def _reason(award: PointsAward | None, behaviours: dict[str, Behaviour], english: bool) -> str:
-    if award is None:
-        return ""
-    behaviour = behaviours.get(award.behaviour_code)
-    name = (behaviour.name_en if english else behaviour.name_zh) if behaviour else award.behaviour_code
-    return award_reason(award, name)
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One movement of a wallet's points, with the balance right after it."""
+
+    day: date
+    kind: str  # earned, withdrawn, spent, returned, expired, donated
+    points: int  # signed: positive in, negative out
+    balance: int
+    reason: str = ""  # why a record earned its points
+    expires_on: date | None = None  # when a record's points lapse unless spent first
+    redemption: Redemption | None = None
+    # For an expiry: the points lapsed were earned on this day or before (the oldest first).
+    earned_on: date | None = None
+
+
+_HISTORY_KINDS = {
+    EntryKind.BEHAVIOUR_RECORD: "earned",
+    EntryKind.RECORD_REVERSAL: "withdrawn",
+    EntryKind.REDEMPTION: "spent",
+    EntryKind.REDEMPTION_CANCELLATION: "returned",
+    EntryKind.POINTS_EXPIRY: "expired",
+    EntryKind.DONATION: "donated",
+}
+
+HISTORY_LENGTH = 100
+
+
+def points_history_of(*, account: Account) -> list[HistoryEntry]:
+    """The wallet's newest movements of points, each with the balance after it, counted back
+    from the balance held now."""
+    entries = ledger_selectors.personal_entries_page(
+        account_id=account.pk, limit=HISTORY_LENGTH, unposted=False, unit=Unit.POINTS
+    ).entries
+    records = _records_of([e for e in entries if e.kind == EntryKind.BEHAVIOUR_RECORD])
+    explanations = explain.points_explanations(list(records.values()))
+    redemptions = rewards_entries.redemptions_by_code(
+        account_id=account.pk, codes={e.source_id for e in entries if e.source_type == "redemption"}
+    )
+    balance = Account.objects.values_list("balance_points", flat=True).get(pk=account.pk)
+    history = []
+    for entry in entries:
+        record = records.get(int(entry.source_id)) if entry.kind == EntryKind.BEHAVIOUR_RECORD else None
+        earned = explanations.get(record.pk) if record is not None else None
+        history.append(
+            HistoryEntry(
+                day=timezone.localdate(entry.moment),
+                kind=_HISTORY_KINDS[EntryKind(entry.kind)],
+                points=entry.points,
+                balance=balance,
+                reason=explain.points_reason(
+                    earned, record.points, _name(record.behaviour, record.behaviour_id)
+                )
+                if record is not None and earned is not None
+                else "",
+                expires_on=rewards_services.expiry_date(record.occurred_on) if record is not None else None,
+                redemption=redemptions.get(entry.source_id) if entry.source_type == "redemption" else None,
+                earned_on=rewards_services.last_lapsed_day(entry.period_date)
+                if entry.kind == EntryKind.POINTS_EXPIRY
+                else None,
+            )
+        )
+        balance -= entry.points
+    return history
 
 
 @login_required
 def points_history(request: HttpRequest) -> HttpResponse:
-    english = (get_language() or "").startswith("en")
-    sections = []
-    for account in ledger_selectors.personal_accounts_of(request.user):
-        history = rewards_selectors.points_history(account=account)
-        awards = [entry.award for entry in history if entry.award is not None]
-        behaviours = behaviour_selectors.behaviours_by_code(codes={award.behaviour_code for award in awards})
-
-        sections.append(
-            {
-                "account": account,
-                "history": [(entry, _reason(entry.award, behaviours, english)) for entry in history],
-            }
-        )
+    sections = [
+        {"account": account, "history": points_history_of(account=account)}
+        for account in ledger_selectors.personal_accounts_of(request.user)
+    ]
     return render(
         request,
         "rewards/points_history.html",
         {
             "sections": sections,
-            "expiring": rewards_selectors.expiring_points(user=request.user),
+            "expiring": points_lots.expiring_points(user=request.user),
             "emails_agreed": reminders.expiry_emails_agreed(user_id=int(request.user.pk or 0)),
         },
     )

@@ -23,6 +23,22 @@ MAX_LINE_BYTES = 1 << 20
 logger = logging.getLogger(__name__)
 
 
+@shared_task(name="behaviours.expire_points", acks_late=True)
+def expire_points() -> int:
+    """Run by beat every hour; safe to re-run (points that lapsed are no longer in a balance)."""
+    from behaviours import points_lots
+
+    return points_lots.expire_points()
+
+
+@shared_task(name="behaviours.send_expiry_reminders", acks_late=True)
+def send_expiry_reminders() -> int:
+    """Run by beat every hour; a person is emailed once per expiry date, however often it runs."""
+    from behaviours import points_lots
+
+    return points_lots.send_expiry_reminders()
+
+
 @shared_task(name="behaviours.run_import", acks_late=True)
 def run_import(import_id: str) -> str:
     """Record an uploaded NDJSON file. Safe to run again: every record carries its own
@@ -100,7 +116,7 @@ def _lines(source: BinaryIO) -> Iterator[bytes | None]:
 
 
 def _record_batch(job: ImportJob, rows: list[object], offset: int, results: object) -> None:
-    from behaviours.api import bulk_results
+    from behaviours.bulk import bulk_results
 
     outcomes = bulk_results(job.line, rows)
     counts = {"accepted": 0, "held": 0, "refused": 0}
@@ -114,16 +130,3 @@ def _record_batch(job: ImportJob, rows: list[object], offset: int, results: obje
         held=F("held") + counts["held"],
         refused=F("refused") + counts["refused"],
     )
-
-
-@shared_task(name="behaviours.roll_up", acks_late=True)
-def roll_up() -> dict[str, object]:
-    """Keep the export's day totals close behind the ledger (they are exact either way)."""
-    from behaviours import rollup
-
-    result = rollup.roll_up()
-    return {
-        "rolled_up": result.rolled_up,
-        "through": result.through_transfer_id,
-        "transfers": result.transfers,
-    }

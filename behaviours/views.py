@@ -16,16 +16,22 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from behaviours import engagement, selectors, services
+from behaviours import engagement, points_lots, selectors, services
 from behaviours import quantify as pure
-from behaviours.explain import calculation, cap_in_words, factor_value, hold_reasons_in_words, not_counted
+from behaviours.explain import (
+    calculation,
+    cap_in_words,
+    factor_value,
+    hold_reasons_in_words,
+    not_counted,
+    points_in_words,
+)
 from behaviours.models import Behaviour, BehaviourRecord, Region, SavedRoute
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
 from config.form_fields import PlainDateField, PlainDecimalField, PlainIntegerField
 from config.numbers import format_kilograms, format_number
 from config.units import amount, unit_name
-from rewards import selectors as rewards_selectors
 
 FIELD_OF_REFUSAL = {
     "behaviour": "behaviour",
@@ -141,7 +147,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
     account_ids = [account.pk for account in accounts]
     today = timezone.localdate()
     first_month = date(today.year - 1, today.month, 1)
-    trend = ledger_selectors.monthly_totals(account_ids=account_ids, unit="gCO2e", since=first_month)
+    trend = selectors.monthly_reductions(account_ids=account_ids, since=first_month)
     this_month = sum(
         grams for month, grams in trend if (month.year, month.month) == (today.year, today.month)
     )
@@ -157,7 +163,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "total_g": total_g,
             "this_month_g": this_month,
             # Per wallet, never summed: a line's points are spent only on its own green rights.
-            "expiring": rewards_selectors.expiring_points(user=request.user),
+            "expiring": points_lots.expiring_points_of(accounts=accounts, today=today),
             "car_kilometres": kilometres,
             "streak": engagement.streak_of(account_ids=account_ids, today=today),
             "car_factor": car_factor,
@@ -367,7 +373,7 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
     record = selectors.records_of(account_ids=account_ids).filter(pk=record_id).first()
     if record is None:
         raise Http404
-    links = list(record.factor_links.select_related("factor").order_by("role"))
+    factors = record.basis.factors if record.basis is not None else []
     return render(
         request,
         "behaviours/record_detail.html",
@@ -376,14 +382,14 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
             "not_counted": not_counted(record),
             "hold_reasons": hold_reasons_in_words(record),
             "cap": cap_in_words(record),
-            "calculation": calculation(record, links),
+            "calculation": calculation(record),
+            "points_reason": points_in_words(record),
             # Plain digits, as the command line reads them ("10", never "1E+1" or "10.000").
             "command_quantity": format(record.counted_quantity.normalize(), "f"),
             "factor_rows": [
-                (link, factor_value(link.factor.value_kgco2e, link.factor.per_unit)) for link in links
+                (factor, factor_value(factor.value_kgco2e, factor.per_unit)) for factor in factors
             ],
-            "links": links,
-            "shows_ogl": any(link.factor.is_open_government_licence for link in links),
+            "shows_ogl": any(factor.is_open_government_licence for factor in factors),
         },
     )
 

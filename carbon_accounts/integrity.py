@@ -31,33 +31,69 @@ def append_only_trigger_present() -> list[str]:
     return []
 
 
-def stored_balances_match_transfers() -> list[str]:
-    """Every personal account's stored balances equal the sum of its transfers."""
+def control_accounts_match_people() -> list[str]:
+    """Invariant 5: each line's control account holds, per unit, what its people hold."""
     rows = _rows(
-        """WITH movements AS (
-               SELECT credit_account_id AS account_id, unit, amount FROM carbon_accounts_transfer
+        """WITH control AS (
+               SELECT a.line_id, t.unit,
+                      sum(CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END) AS amount
+                 FROM carbon_accounts_account a
+                 JOIN carbon_accounts_transfer t ON a.id IN (t.credit_account_id, t.debit_account_id)
+                WHERE a.kind = 'line' GROUP BY 1, 2),
+           people AS (
+               SELECT line_id, 'gCO2e' AS unit, sum(balance_g) AS amount FROM carbon_accounts_account
+                WHERE kind = 'personal' GROUP BY 1
                UNION ALL
-               SELECT debit_account_id, unit, -amount FROM carbon_accounts_transfer),
-           recomputed AS (
-               SELECT account_id,
-                      sum(amount) FILTER (WHERE unit = 'gCO2e') AS grams,
-                      sum(amount) FILTER (WHERE unit = 'points') AS points
-                 FROM movements GROUP BY account_id)
-           SELECT a.id, a.balance_g, coalesce(r.grams, 0), a.balance_points, coalesce(r.points, 0)
-             FROM carbon_accounts_account a LEFT JOIN recomputed r ON r.account_id = a.id
-            WHERE a.kind = 'personal'
-              AND (a.balance_g <> coalesce(r.grams, 0) OR a.balance_points <> coalesce(r.points, 0))
-            ORDER BY a.id"""
+               SELECT line_id, 'points', sum(balance_points) FROM carbon_accounts_account
+                WHERE kind = 'personal' GROUP BY 1)
+           SELECT coalesce(c.line_id, p.line_id), coalesce(c.unit, p.unit), coalesce(c.amount, 0), coalesce(p.amount, 0)
+             FROM control c FULL JOIN people p USING (line_id, unit)
+            WHERE coalesce(c.amount, 0) <> coalesce(p.amount, 0)"""
     )
     return [
-        f"account {account_id}: stored {grams} g / {points} points, transfers say "
-        f"{recomputed_grams} g / {recomputed_points} points"
-        for account_id, grams, recomputed_grams, points, recomputed_points in rows
+        f"invariant 5: line {line_id} {unit}: control account {control}, its people hold {people}"
+        for line_id, unit, control, people in rows
+    ]
+
+
+def postings_match_transfers() -> list[str]:
+    """Invariant 5 along a second path: every posting's transfers move exactly its sums."""
+    rows = _rows(
+        """SELECT p.id, p.grams, p.points,
+                  coalesce(sum(CASE WHEN t.credit_account_id = c.id THEN t.amount ELSE -t.amount END)
+                           FILTER (WHERE t.unit = 'gCO2e'), 0),
+                  coalesce(sum(CASE WHEN t.credit_account_id = c.id THEN t.amount ELSE -t.amount END)
+                           FILTER (WHERE t.unit = 'points'), 0)
+             FROM carbon_accounts_posting p
+             JOIN carbon_accounts_account c ON c.line_id = p.line_id AND c.kind = 'line'
+             LEFT JOIN carbon_accounts_transfer t ON t.posting_id = p.id
+            GROUP BY p.id, p.grams, p.points
+           HAVING p.grams <> coalesce(sum(CASE WHEN t.credit_account_id = c.id THEN t.amount ELSE -t.amount END)
+                                      FILTER (WHERE t.unit = 'gCO2e'), 0)
+               OR p.points <> coalesce(sum(CASE WHEN t.credit_account_id = c.id THEN t.amount ELSE -t.amount END)
+                                       FILTER (WHERE t.unit = 'points'), 0)"""
+    )
+    return [
+        f"invariant 5: posting {posting_id} sums {grams} g / {points} points, its transfers {tg} g / {tp} points"
+        for posting_id, grams, points, tg, tp in rows
+    ]
+
+
+def personal_accounts_outside_transfers() -> list[str]:
+    """Personal accounts live in the sub-ledger: no general-ledger transfer names one."""
+    return [
+        f"transfer {transfer_id} names personal account {account_id}"
+        for transfer_id, account_id in _rows(
+            """SELECT t.id, a.id FROM carbon_accounts_transfer t
+                 JOIN carbon_accounts_account a ON a.id IN (t.debit_account_id, t.credit_account_id)
+                WHERE a.kind = 'personal'"""
+        )
     ]
 
 
 def every_unit_sums_to_zero() -> list[str]:
-    """Invariant 2: over all accounts (stored personal balances, recomputed system ones) each unit is zero."""
+    """Invariant 2: over the general ledger's accounts each unit sums to zero (personal balances
+    are inside the line control accounts, which control_accounts_match_people checks)."""
     rows = _rows(
         """WITH system_movements AS (
                SELECT t.unit, t.amount FROM carbon_accounts_transfer t
@@ -65,10 +101,7 @@ def every_unit_sums_to_zero() -> list[str]:
                UNION ALL
                SELECT t.unit, -t.amount FROM carbon_accounts_transfer t
                  JOIN carbon_accounts_account a ON a.id = t.debit_account_id WHERE a.kind <> 'personal'),
-           everything AS (
-               SELECT unit, amount FROM system_movements
-               UNION ALL SELECT 'gCO2e', balance_g FROM carbon_accounts_account WHERE kind = 'personal'
-               UNION ALL SELECT 'points', balance_points FROM carbon_accounts_account WHERE kind = 'personal')
+           everything AS (SELECT unit, amount FROM system_movements)
            SELECT unit, sum(amount) FROM everything GROUP BY unit HAVING sum(amount) <> 0"""
     )
     return [f"invariant 2: {unit} sums to {total} over all accounts, not 0" for unit, total in rows]
@@ -88,8 +121,7 @@ def transfers_well_formed() -> list[str]:
             """SELECT t.id, t.line_id, d.line_id, c.line_id FROM carbon_accounts_transfer t
                  JOIN carbon_accounts_account d ON d.id = t.debit_account_id
                  JOIN carbon_accounts_account c ON c.id = t.credit_account_id
-                WHERE (d.kind = 'personal' AND d.line_id <> t.line_id)
-                   OR (c.kind = 'personal' AND c.line_id <> t.line_id)"""
+                WHERE t.posting_id IS NOT NULL AND (d.line_id <> t.line_id OR c.line_id <> t.line_id)"""
         )
     ]
     problems += [
@@ -99,79 +131,6 @@ def transfers_well_formed() -> list[str]:
                  JOIN carbon_accounts_transfer o ON o.id = r.reverses_id
                 WHERE r.amount <> o.amount OR r.unit <> o.unit
                    OR r.debit_account_id <> o.credit_account_id OR r.credit_account_id <> o.debit_account_id"""
-        )
-    ]
-    return problems
-
-
-def rollups_agree() -> list[str]:
-    """Invariant 5: group total = sum of line totals = sum of personal totals.
-
-    Per unit, period (month) and GHG category. The group figure is the net flow out of all
-    source accounts; the line figure the same grouped by each source account's own line; the
-    personal figure is the net flow into personal accounts, grouped by those accounts' lines.
-    """
-    rows = _rows(
-        """WITH sources AS (
-               SELECT id, line_id FROM carbon_accounts_account
-                WHERE kind IN ('reduction_issuance', 'points_budget')),
-           issued AS (
-               SELECT t.unit, date_trunc('month', t.period_date) AS period, t.ghg_category,
-                      coalesce(sd.line_id, sc.line_id) AS source_line,
-                      CASE WHEN sd.id IS NOT NULL THEN t.amount ELSE -t.amount END AS amount,
-                      t.debit_account_id, t.credit_account_id
-                 FROM carbon_accounts_transfer t
-                 LEFT JOIN sources sd ON sd.id = t.debit_account_id
-                 LEFT JOIN sources sc ON sc.id = t.credit_account_id
-                WHERE sd.id IS NOT NULL OR sc.id IS NOT NULL),
-           group_total AS (
-               SELECT unit, period, ghg_category, sum(amount) AS amount FROM issued GROUP BY 1, 2, 3),
-           line_totals AS (
-               SELECT unit, period, ghg_category, source_line, sum(amount) AS amount FROM issued GROUP BY 1, 2, 3, 4),
-           lines_summed AS (
-               SELECT unit, period, ghg_category, sum(amount) AS amount FROM line_totals GROUP BY 1, 2, 3),
-           personal_totals AS (
-               SELECT i.unit, i.period, i.ghg_category, sum(i.amount) AS amount
-                 FROM issued i
-                 JOIN carbon_accounts_account p
-                   ON p.id = CASE WHEN i.amount > 0 THEN i.credit_account_id ELSE i.debit_account_id END
-                WHERE p.kind = 'personal'
-                GROUP BY 1, 2, 3)
-           SELECT coalesce(g.unit, l.unit, p.unit), coalesce(g.period, l.period, p.period),
-                  coalesce(g.ghg_category, l.ghg_category, p.ghg_category),
-                  coalesce(g.amount, 0), coalesce(l.amount, 0), coalesce(p.amount, 0)
-             FROM group_total g
-             FULL JOIN lines_summed l USING (unit, period, ghg_category)
-             FULL JOIN personal_totals p USING (unit, period, ghg_category)
-            WHERE coalesce(g.amount, 0) <> coalesce(l.amount, 0) OR coalesce(l.amount, 0) <> coalesce(p.amount, 0)"""
-    )
-    problems = [
-        f"invariant 5: {unit} {period:%Y-%m} {category}: group {group} / lines {lines} / people {people}"
-        for unit, period, category, group, lines, people in rows
-    ]
-    # And per line: what its people hold equals what the line issued less what left them.
-    problems += [
-        f"invariant 5: line {line_id} {unit}: people hold {held}, the line's system accounts account for {accounted}"
-        for line_id, unit, held, accounted in _rows(
-            """WITH held AS (
-                   SELECT line_id, 'gCO2e' AS unit, sum(balance_g) AS amount FROM carbon_accounts_account
-                    WHERE kind = 'personal' GROUP BY line_id
-                   UNION ALL
-                   SELECT line_id, 'points', sum(balance_points) FROM carbon_accounts_account
-                    WHERE kind = 'personal' GROUP BY line_id),
-               system_movements AS (
-                   SELECT a.line_id, t.unit, -t.amount AS amount FROM carbon_accounts_transfer t
-                     JOIN carbon_accounts_account a ON a.id = t.credit_account_id
-                    WHERE a.kind NOT IN ('personal', 'group', 'line')
-                   UNION ALL
-                   SELECT a.line_id, t.unit, t.amount FROM carbon_accounts_transfer t
-                     JOIN carbon_accounts_account a ON a.id = t.debit_account_id
-                    WHERE a.kind NOT IN ('personal', 'group', 'line')),
-               accounted AS (SELECT line_id, unit, sum(amount) AS amount FROM system_movements GROUP BY 1, 2)
-               SELECT coalesce(h.line_id, a.line_id), coalesce(h.unit, a.unit),
-                      coalesce(h.amount, 0), coalesce(a.amount, 0)
-                 FROM held h FULL JOIN accounted a USING (line_id, unit)
-                WHERE coalesce(h.amount, 0) <> coalesce(a.amount, 0)"""
         )
     ]
     return problems
@@ -209,10 +168,11 @@ def personal_points_not_negative() -> list[str]:
 LEDGER_CHECKS = (
     append_only_trigger_present,
     transfers_well_formed,
-    stored_balances_match_transfers,
+    personal_accounts_outside_transfers,
+    control_accounts_match_people,
+    postings_match_transfers,
     every_unit_sums_to_zero,
     personal_points_not_negative,
-    rollups_agree,
     idempotency_keys_unique,
 )
 

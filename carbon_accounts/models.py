@@ -183,11 +183,55 @@ class Account(models.Model):
         return f"{self.line} / {self.kind}"
 
 
-class Transfer(models.Model):
-    """One movement of an amount of one unit from a debit account to a credit account.
+class EntryKind(models.TextChoices):
+    """The kinds of movement on a personal account, each kept as one row of its own app's table."""
 
-    Append-only: a trigger (migration 0002) refuses UPDATE and DELETE. A mistake is
-    corrected by a reversing transfer that points at the original.
+    BEHAVIOUR_RECORD = "behaviour_record", _("recorded action")
+    RECORD_REVERSAL = "record_reversal", _("reversal of a recorded action")
+    REDEMPTION = "redemption", _("redemption")
+    REDEMPTION_CANCELLATION = "redemption_cancellation", _("cancelled redemption")
+    POINTS_EXPIRY = "points_expiry", _("points expiry")
+    DONATION = "donation", _("donation")
+
+
+class Posting(models.Model):
+    """One summary of personal sub-ledger entries into the general ledger.
+
+    It covers the entries of one line, kind, day and GHG category (for recorded actions also one
+    behaviour and quantification basis, which the export reads). `grams` and `points` are the
+    signed sums of its entries, carried by its transfers between the line's control account and a
+    counter account; constraint triggers check both at commit (migrations 0012 and the entry
+    apps' own). Append-only.
+    """
+
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    entry_kind = models.CharField(_("kind of entries"), max_length=32, choices=EntryKind.choices)
+    period_date = models.DateField(_("period date"))
+    ghg_category = models.CharField(_("GHG category"), max_length=48, default="none")
+    behaviour_code = models.CharField(_("behaviour"), max_length=60, blank=True, default="")
+    # The quantification basis of the records posted (behaviours' table, a higher app: no foreign key).
+    basis_id = models.BigIntegerField(_("quantification basis"), null=True, blank=True)
+    entries = models.PositiveIntegerField(_("entries"))
+    grams = models.BigIntegerField(_("net grams"))
+    points = models.BigIntegerField(_("net points"))
+    # The transaction that wrote it: entries may only name a posting of their own transaction.
+    transaction_id = models.BigIntegerField(db_default=models.Func(function="txid_current"), editable=False)
+    created_at = models.DateTimeField(_("posted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        indexes = [models.Index(fields=["line", "period_date"], name="posting_line_period")]
+
+    def __str__(self) -> str:
+        return f"posting {self.pk} {self.entry_kind} {self.line_id} {self.period_date}"
+
+
+class Transfer(models.Model):
+    """A general-ledger transfer: an amount of one unit from a debit account to a credit account.
+
+    Append-only: a trigger (migration 0002) refuses UPDATE and DELETE. Summary transfers name
+    their posting; memo transfers (what an exchange certified or the group retired) have none.
     """
 
     # No single-column indexes where a composite index leads with the column (the statement
@@ -215,6 +259,9 @@ class Transfer(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
     description = models.CharField(_("description"), max_length=300, blank=True, default="")
+    posting = models.ForeignKey(
+        Posting, on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
-from carbon_accounts.models import Account, AccountKind, BusinessLine, Group, Unit
+from carbon_accounts.models import (
+    Account,
+    AccountKind,
+    BusinessLine,
+    EntryKind,
+    Group,
+    Posting,
+    Transfer,
+    Unit,
+)
+from config import personal_entries
+from config.personal_entries import PersonalEntry
 
-# The accounts that amounts are issued from: a flow out of one is "issued", a flow back is a reversal.
-SOURCE_KINDS = (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET)
+T = TypeVar("T")
+
 PERIODS = ("day", "month", "quarter", "year")
 
 
@@ -73,69 +85,220 @@ def personal_accounts_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Acc
 
 
 def balance(*, account_id: int, as_of: datetime | None = None) -> Balance:
-    """A personal account's balance now (stored) or at a moment (recomputed from transfers).
+    """An account's balance, now or at a moment.
 
-    For system, line and group accounts the balance is always recomputed: they keep none.
+    A personal account keeps its balance (the sum of its entries, kept in the same transaction
+    as each of them). A line's control account holds what its people hold, as the general
+    ledger's transfers say; the group account, what its lines' control accounts hold; any other
+    account, the net of its transfers.
     """
     account = Account.objects.get(pk=account_id)
-    if as_of is None and account.kind == AccountKind.PERSONAL:
+    if account.kind == AccountKind.PERSONAL:
+        if as_of is not None:
+            raise ValueError("a personal account keeps its balance now; its statement tells its past")
         return Balance(grams=account.balance_g, points=account.balance_points)
-    if account.kind in (AccountKind.GROUP, AccountKind.LINE):
-        return _rollup_balance(account, as_of)
-    moment_filter = "AND created_at <= %s" if as_of is not None else ""
-    parameters: list[Any] = [account_id, account_id]
-    if as_of is not None:
-        parameters = [account_id, as_of, account_id, as_of]
+    if account.kind == AccountKind.GROUP:
+        account_ids = list(Account.objects.filter(kind=AccountKind.LINE).values_list("pk", flat=True))
+    else:
+        account_ids = [account.pk]
+    return _net_of_transfers(account_ids, as_of)
+
+
+def _net_of_transfers(account_ids: list[int], as_of: datetime | None) -> Balance:
+    moment_filter = "AND created_at <= %(as_of)s" if as_of is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT unit, sum(amount) FROM (
                     SELECT unit, amount FROM carbon_accounts_transfer
-                     WHERE credit_account_id = %s {moment_filter}
+                     WHERE credit_account_id = ANY(%(ids)s) {moment_filter}
                     UNION ALL
                     SELECT unit, -amount FROM carbon_accounts_transfer
-                     WHERE debit_account_id = %s {moment_filter}
+                     WHERE debit_account_id = ANY(%(ids)s) {moment_filter}
                 ) AS movements GROUP BY unit""",
-            parameters,
+            {"ids": account_ids, "as_of": as_of},
         )
         sums = dict(cursor.fetchall())
     return Balance(grams=int(sums.get(Unit.GRAMS_CO2E, 0)), points=int(sums.get(Unit.POINTS, 0)))
 
 
-def _rollup_balance(account: Account, as_of: datetime | None) -> Balance:
-    """A line sub-account holds what its people hold; the group account what its lines hold."""
-    line_filter = "AND a.line_id = %s" if account.kind == AccountKind.LINE else ""
-    moment_filter = "AND t.created_at <= %s" if as_of is not None else ""
-    parameters: list[Any] = []
-    for _side in range(2):
-        if account.kind == AccountKind.LINE:
-            parameters.append(account.line_id)
-        if as_of is not None:
-            parameters.append(as_of)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT unit, sum(amount) FROM (
-                    SELECT t.unit, t.amount FROM carbon_accounts_transfer t
-                      JOIN carbon_accounts_account a ON a.id = t.credit_account_id
-                     WHERE a.kind = 'personal' {line_filter} {moment_filter}
-                    UNION ALL
-                    SELECT t.unit, -t.amount FROM carbon_accounts_transfer t
-                      JOIN carbon_accounts_account a ON a.id = t.debit_account_id
-                     WHERE a.kind = 'personal' {line_filter} {moment_filter}
-                ) AS movements GROUP BY unit""",
-            parameters,
-        )
-        sums = dict(cursor.fetchall())
-    return Balance(grams=int(sums.get(Unit.GRAMS_CO2E, 0)), points=int(sums.get(Unit.POINTS, 0)))
+# --- Statements -------------------------------------------------------------------------------
+# A personal account's statement is its entries, each kept by the app that makes it and read
+# through config/personal_entries.py; any other account's statement is its general-ledger
+# transfers. Both page by keyset, newest first, so every page costs the same however deep.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A personal statement's cursor is one integer: the millisecond of the last line shown, and
+# how many lines of that millisecond were shown (entries of one transaction share a moment).
+_SKIP_BITS = 20
+# More lines of one millisecond than a bulk request's part can write for one person: a cursor
+# naming more was not made here, and is read as this many.
+_MOST_TIED = 10_000
+
+
+def _millisecond(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[PersonalEntry]
+    next_cursor: int | None
+
+
+def _merged_page(
+    *,
+    account_id: int,
+    cursor: int | None,
+    limit: int,
+    unit: str | None,
+    unposted: bool,
+    expand: Callable[[PersonalEntry], list[tuple[int, T]]],
+) -> tuple[list[T], int | None]:
+    """The account's entries from every app, merged newest first, each expanded into the items
+    of a page (an entry, or its lines per unit, each with its rank among the entry's items).
+    Ties of one millisecond are ordered by kind, entry id and rank."""
+    limit = max(1, min(limit, 500))
+    last_ms, skip = divmod(cursor, 2**_SKIP_BITS) if cursor is not None else (None, 0)
+    skip = min(skip, _MOST_TIED)
+    before = _EPOCH + timedelta(milliseconds=last_ms + 1) if last_ms is not None else None
+    wanted = limit + 1 + skip
+    keyed: list[tuple[tuple[int, int, int, int], T]] = []
+    for kind, reader in personal_entries.readers().items():
+        order = personal_entries.KIND_ORDER[kind]
+        for entry in reader(account_id=account_id, before=before, limit=wanted, unit=unit, unposted=unposted):
+            for rank, item in expand(entry):
+                keyed.append(((_millisecond(entry.moment), order, entry.entry_id, rank), item))
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    if last_ms is not None:
+        # The lines of the cursor's millisecond already shown come first: step over them.
+        shown = sum(1 for key, _item in keyed[:skip] if key[0] == last_ms)
+        keyed = keyed[shown:]
+    page = keyed[: limit + 1]
+    if len(page) <= limit:
+        return [item for _key, item in page], None
+    page = page[:limit]
+    end_ms = page[-1][0][0]
+    same = sum(1 for key, _item in page if key[0] == end_ms) + (skip if end_ms == last_ms else 0)
+    return [item for _key, item in page], end_ms * 2**_SKIP_BITS + same
+
+
+def personal_entries_page(
+    *,
+    account_id: int,
+    cursor: int | None = None,
+    limit: int = 50,
+    unposted: bool = True,
+    unit: str | None = None,
+) -> EntryPage:
+    """A person's entries, newest first, `limit` at a time: records (with `unposted`, those held
+    for review or rejected too), reversals, redemptions and their cancellations, expiries,
+    donations. With `unit`, only the entries that move it. Pass `next_cursor` back as `cursor`
+    for the next page."""
+    entries, next_cursor = _merged_page(
+        account_id=account_id,
+        cursor=cursor,
+        limit=limit,
+        unit=unit,
+        unposted=unposted,
+        expand=lambda entry: [(0, entry)],
+    )
+    return EntryPage(entries, next_cursor)
 
 
 def statement(
     *, account_id: int, cursor: int | None = None, limit: int = 50, unit: str | None = None
 ) -> StatementPage:
-    """The account's transfers, newest first, `limit` at a time.
+    """The account's movements, newest first, `limit` lines at a time, one line per unit moved.
 
-    `cursor` is the last transfer id of the previous page (keyset paging: every page costs
-    the same, however deep, because it walks the (account, id) indexes).
+    For a personal account, its entries; `cursor` is the `next_cursor` of the page before. For
+    any other account, its general-ledger transfers; `cursor` is the last transfer id shown.
     """
+    kind = Account.objects.values_list("kind", flat=True).get(pk=account_id)
+    if kind == AccountKind.PERSONAL:
+        return _personal_statement(account_id=account_id, cursor=cursor, limit=limit, unit=unit)
+    return _transfer_statement(account_id=account_id, cursor=cursor, limit=limit, unit=unit)
+
+
+# The kind of a statement line, per kind of entry and unit: the names the API has always used.
+_LINE_KINDS = {
+    (EntryKind.BEHAVIOUR_RECORD, Unit.GRAMS_CO2E): "reduction",
+    (EntryKind.BEHAVIOUR_RECORD, Unit.POINTS): "points_award",
+    (EntryKind.RECORD_REVERSAL, Unit.GRAMS_CO2E): "reduction_reversal",
+    (EntryKind.RECORD_REVERSAL, Unit.POINTS): "points_award_reversal",
+    (EntryKind.REDEMPTION, Unit.POINTS): "redemption",
+    (EntryKind.REDEMPTION_CANCELLATION, Unit.POINTS): "redemption_reversal",
+    (EntryKind.POINTS_EXPIRY, Unit.POINTS): "points_expiry",
+    (EntryKind.DONATION, Unit.POINTS): "donation",
+}
+
+
+def _units_of(entry: PersonalEntry, unit: str | None) -> list[tuple[int, tuple[PersonalEntry, str]]]:
+    """An entry's lines: points before grams, as the ledger once posted them."""
+    lines = []
+    if entry.points and unit in (None, Unit.POINTS):
+        lines.append((1, (entry, str(Unit.POINTS))))
+    if entry.grams and unit in (None, Unit.GRAMS_CO2E):
+        lines.append((0, (entry, str(Unit.GRAMS_CO2E))))
+    return lines
+
+
+def _personal_statement(
+    *, account_id: int, cursor: int | None, limit: int, unit: str | None
+) -> StatementPage:
+    lines, next_cursor = _merged_page(
+        account_id=account_id,
+        cursor=cursor,
+        limit=limit,
+        unit=unit,
+        unposted=False,
+        expand=lambda entry: _units_of(entry, unit),
+    )
+    # Each line names the general-ledger transfer that carries it (its posting's, in its unit)
+    # and the account on the other side of the line's control account.
+    postings = {
+        posting_id
+        for entry, _unit in lines
+        for posting_id in (entry.posting_id, entry.reverses_posting_id)
+        if posting_id is not None
+    }
+    transfers: dict[tuple[int | None, str], tuple[int, int, int]] = {
+        (posting_id, transfer_unit): (transfer_id, debit, credit)
+        for transfer_id, posting_id, transfer_unit, debit, credit in Transfer.objects.filter(
+            posting_id__in=postings
+        ).values_list("id", "posting_id", "unit", "debit_account_id", "credit_account_id")
+    }
+    sides = Account.objects.filter(
+        pk__in={side for _id, debit, credit in transfers.values() for side in (debit, credit)}
+    ).select_related("line")
+    counters = {account.pk: account for account in sides if account.kind != AccountKind.LINE}
+    result = []
+    for entry, line_unit in lines:
+        transfer_id, debit, credit = transfers.get((entry.posting_id, line_unit), (0, 0, 0))
+        counter = counters.get(debit) or counters.get(credit)
+        reversed_transfer = transfers.get((entry.reverses_posting_id, line_unit))
+        result.append(
+            StatementLine(
+                transfer_id=transfer_id,
+                created_at=entry.moment,
+                period_date=entry.period_date,
+                amount=entry.grams if line_unit == Unit.GRAMS_CO2E else entry.points,
+                unit=line_unit,
+                kind=_LINE_KINDS.get((EntryKind(entry.kind), Unit(line_unit)), entry.kind),
+                # Points were always reported outside any GHG category.
+                ghg_category=entry.ghg_category if line_unit == Unit.GRAMS_CO2E else "none",
+                source_type=entry.source_type,
+                source_id=entry.source_id,
+                description=entry.description,
+                counterparty=_account_label(counter) if counter is not None else "",
+                reverses_id=reversed_transfer[0] if reversed_transfer is not None else None,
+            )
+        )
+    return StatementPage(lines=result, next_cursor=next_cursor)
+
+
+def _transfer_statement(
+    *, account_id: int, cursor: int | None, limit: int, unit: str | None
+) -> StatementPage:
     limit = max(1, min(limit, 500))
     before = cursor if cursor is not None else 2**63 - 1
     unit_filter = "AND t.unit = %s" if unit else ""
@@ -158,7 +321,10 @@ def statement(
             side_parameters + side_parameters + [limit + 1],
         )
         rows = db.fetchall()
-    counterparties = _account_labels({row[10] for row in rows})
+    counterparties = {
+        account.pk: _account_label(account)
+        for account in Account.objects.filter(pk__in={row[10] for row in rows}).select_related("line")
+    }
     lines = [
         StatementLine(
             transfer_id=row[0],
@@ -180,22 +346,14 @@ def statement(
     return StatementPage(lines=lines, next_cursor=next_cursor)
 
 
-def _account_labels(account_ids: set[int]) -> dict[int, str]:
-    labels = {}
-    for account in Account.objects.filter(pk__in=account_ids).select_related("line"):
-        labels[account.pk] = (
-            f"{account.line.code} · {account.get_kind_display()}"
-            if account.line
-            else account.get_kind_display()
-        )
-    return labels
+def _account_label(account: Account) -> str:
+    return (
+        f"{account.line.code} · {account.get_kind_display()}" if account.line else account.get_kind_display()
+    )
 
 
-def source_account_ids(line_ids: list[int] | None = None) -> list[int]:
-    accounts = Account.objects.filter(kind__in=SOURCE_KINDS)
-    if line_ids is not None:
-        accounts = accounts.filter(line_id__in=line_ids)
-    return list(accounts.values_list("id", flat=True))
+# The entries that issue reductions and points, and take them back.
+ISSUING_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL)
 
 
 def issued_totals(
@@ -207,40 +365,75 @@ def issued_totals(
     by_line: bool = True,
     unit: str | None = None,
 ) -> list[TotalRow]:
-    """Net amounts issued (issued minus reversed) by line, unit, period and GHG category.
+    """Net amounts issued (recorded minus reversed) by line, unit, period and GHG category,
+    summed from the general ledger's postings (a few per line and day, never the records).
 
-    With by_line=False the same figures for the whole group. Redemptions and expiry move
-    points between a person and the line's sinks; they are not issuance and do not count here.
+    With by_line=False the same figures for the whole group. Redemptions, donations and expiry
+    move points from people to the line's sinks; they are not issuance and do not count here.
+    Points are reported outside any GHG category ("none"), as they always were.
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
-    sources = source_account_ids(line_ids)
-    conditions = ["(t.debit_account_id = ANY(%(sources)s) OR t.credit_account_id = ANY(%(sources)s))"]
-    parameters: dict[str, Any] = {"sources": sources, "period": period}
+    conditions = ["p.entry_kind = ANY(%(kinds)s)", "m.amount <> 0"]
+    parameters: dict[str, Any] = {"kinds": [str(kind) for kind in ISSUING_KINDS], "period": period}
     if start is not None:
-        conditions.append("t.period_date >= %(start)s")
+        conditions.append("p.period_date >= %(start)s")
         parameters["start"] = start
     if end is not None:
-        conditions.append("t.period_date <= %(end)s")
+        conditions.append("p.period_date <= %(end)s")
         parameters["end"] = end
     if line_ids is not None:
-        conditions.append("t.line_id = ANY(%(line_ids)s)")
+        conditions.append("p.line_id = ANY(%(line_ids)s)")
         parameters["line_ids"] = line_ids
     if unit is not None:
-        conditions.append("t.unit = %(unit)s")
+        conditions.append("m.unit = %(unit)s")
         parameters["unit"] = unit
     line_column = "l.code" if by_line else "NULL"
-    line_join = "JOIN carbon_accounts_businessline l ON l.id = t.line_id" if by_line else ""
+    line_join = "JOIN carbon_accounts_businessline l ON l.id = p.line_id" if by_line else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {line_column}, t.unit, date_trunc(%(period)s, t.period_date)::date, t.ghg_category,
-                       sum(CASE WHEN t.debit_account_id = ANY(%(sources)s) THEN t.amount ELSE -t.amount END)
-                  FROM carbon_accounts_transfer t {line_join}
+            f"""SELECT {line_column}, m.unit, date_trunc(%(period)s, p.period_date)::date, m.category,
+                       sum(m.amount)
+                  FROM carbon_accounts_posting p {line_join}
+                 CROSS JOIN LATERAL (VALUES ('gCO2e', p.grams, p.ghg_category),
+                                            ('points', p.points, 'none')) AS m(unit, amount, category)
                  WHERE {" AND ".join(conditions)}
                  GROUP BY 1, 2, 3, 4 ORDER BY 3, 1, 2, 4""",
             parameters,
         )
         return [TotalRow(row[0], row[1], row[2], row[3], int(row[4])) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class IssuedSum:
+    """The postings of recorded actions (or their reversals) of one line, behaviour,
+    quantification basis and GHG category over some days: how many entries, their net sums."""
+
+    line_id: int
+    entry_kind: str
+    behaviour_code: str
+    basis_id: int | None
+    ghg_category: str
+    entries: int
+    grams: int
+    points: int
+
+
+def issued_sums(*, start: date, end: date, line_ids: list[int] | None = None) -> list[IssuedSum]:
+    """Postings of records and reversals between two days (both included), summed by line,
+    kind, behaviour, basis and GHG category: what the export and its methodology sheet read."""
+    postings = Posting.objects.filter(entry_kind__in=ISSUING_KINDS, period_date__range=(start, end))
+    if line_ids is not None:
+        postings = postings.filter(line_id__in=line_ids)
+    rows = (
+        postings.values_list("line_id", "entry_kind", "behaviour_code", "basis_id", "ghg_category")
+        .annotate(total_entries=Sum("entries"), total_grams=Sum("grams"), total_points=Sum("points"))
+        .order_by()
+    )
+    return [
+        IssuedSum(line, kind, behaviour, basis, category, int(entries), int(grams), int(points))
+        for line, kind, behaviour, basis, category, entries, grams, points in rows
+    ]
 
 
 def outstanding_points(*, line_id: int | None = None) -> int:
@@ -249,22 +442,6 @@ def outstanding_points(*, line_id: int | None = None) -> int:
     if line_id is not None:
         accounts = accounts.filter(line_id=line_id)
     return int(accounts.aggregate(total=Sum("balance_points"))["total"] or 0)
-
-
-def monthly_totals(*, account_ids: list[int], unit: str, since: date) -> list[tuple[date, int]]:
-    """Net amount into these accounts per month (by the period date of each transfer)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT date_trunc('month', period_date)::date, sum(amount) FROM (
-                   SELECT period_date, amount FROM carbon_accounts_transfer
-                    WHERE credit_account_id = ANY(%(ids)s) AND unit = %(unit)s AND period_date >= %(since)s
-                   UNION ALL
-                   SELECT period_date, -amount FROM carbon_accounts_transfer
-                    WHERE debit_account_id = ANY(%(ids)s) AND unit = %(unit)s AND period_date >= %(since)s
-               ) AS movements GROUP BY 1 ORDER BY 1""",
-            {"ids": account_ids, "unit": unit, "since": since},
-        )
-        return [(month, int(total)) for month, total in cursor.fetchall()]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import json
 import secrets
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from carbon_accounts.models import (
     ApiCredential,
     Audience,
     BusinessLine,
+    EntryKind,
     Group,
     JoiningCode,
     JoiningCodeKind,
@@ -363,6 +364,146 @@ def system_account_id(*, line_id: int, kind: str) -> int:
     return _system_account_ids[key]
 
 
+# --- Posting sub-ledger entries into the general ledger ------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedPerson:
+    account_id: int
+    kind: str
+    line_id: int | None
+    balance_g: int
+    balance_points: int
+
+
+def lock_people(*, account_ids: Iterable[int]) -> dict[int, LockedPerson]:
+    """Lock personal accounts in id order (so two writers never deadlock) and read them.
+    Accounts that do not exist are simply absent from the answer."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT id, kind, line_id, balance_g, balance_points FROM carbon_accounts_account
+                WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE""",
+            [Array(sorted(set(account_ids)))],
+        )
+        return {row[0]: LockedPerson(*row) for row in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class EntrySummary:
+    """The entries of one posting: their day, GHG category, behaviour and basis (for recorded
+    actions), how many they are and their signed sums."""
+
+    period_date: date
+    ghg_category: str = "none"
+    behaviour_code: str = ""
+    basis_id: int | None = None
+    entries: int = 0
+    grams: int = 0
+    points: int = 0
+
+    @property
+    def key(self) -> PostingKey:
+        return (self.period_date, self.ghg_category, self.behaviour_code, self.basis_id)
+
+
+PostingKey = tuple[date, str, str, int | None]
+
+# The general-ledger account on the other side of the line's control account, per kind of
+# entry and unit: grams come from issuance, points from the budget, and leave to their sinks.
+_COUNTER_ACCOUNTS = {
+    EntryKind.BEHAVIOUR_RECORD: (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET),
+    EntryKind.RECORD_REVERSAL: (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET),
+    EntryKind.REDEMPTION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),
+    EntryKind.REDEMPTION_CANCELLATION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),
+    EntryKind.DONATION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),
+    EntryKind.POINTS_EXPIRY: (AccountKind.POINTS_EXPIRED, AccountKind.POINTS_EXPIRED),
+}
+
+# The postings, their transfers and the people's new balances in one statement. A transfer
+# moves a posting's signed sum between the line's control account and the counter account.
+_POST_ENTRIES_SQL = """
+WITH summary AS (
+    SELECT * FROM unnest(%(days)s::date[], %(categories)s::text[], %(behaviours)s::text[],
+                         %(bases)s::bigint[], %(entries)s::int[], %(grams)s::bigint[], %(points)s::bigint[])
+        AS s(period_date, ghg_category, behaviour_code, basis_id, entries, grams, points)
+), posting AS (
+    INSERT INTO carbon_accounts_posting
+           (line_id, entry_kind, period_date, ghg_category, behaviour_code, basis_id, entries, grams,
+            points, created_at)
+    SELECT %(line)s, %(kind)s, period_date, ghg_category, behaviour_code, basis_id, entries, grams, points, now()
+      FROM summary
+    RETURNING id, period_date, ghg_category, behaviour_code, basis_id, grams, points
+), transfer AS (
+    INSERT INTO carbon_accounts_transfer
+           (debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
+            ghg_category, period_date, idempotency_source, idempotency_key, payload_digest, description,
+            posting_id, created_at)
+    SELECT CASE WHEN m.amount > 0 THEN m.counter ELSE %(control)s END,
+           CASE WHEN m.amount > 0 THEN %(control)s ELSE m.counter END,
+           abs(m.amount), m.unit, %(kind)s, %(line)s, 'posting', p.id::text, p.ghg_category, p.period_date,
+           'posting', p.id::text || ':' || m.unit, '', '', p.id, now()
+      FROM posting p
+     CROSS JOIN LATERAL (VALUES ('gCO2e', p.grams, %(grams_counter)s::bigint),
+                                ('points', p.points, %(points_counter)s::bigint)) AS m(unit, amount, counter)
+     WHERE m.amount <> 0
+), balance AS (
+    UPDATE carbon_accounts_account a
+       SET balance_g = a.balance_g + c.grams, balance_points = a.balance_points + c.points
+      FROM unnest(%(accounts)s::bigint[], %(account_grams)s::bigint[], %(account_points)s::bigint[])
+           AS c(id, grams, points)
+     WHERE a.id = c.id AND a.kind = 'personal'
+    RETURNING a.id
+)
+SELECT id, period_date, ghg_category, behaviour_code, basis_id, (SELECT count(*) FROM balance) FROM posting
+"""
+
+
+def post_entries(
+    *,
+    line_id: int,
+    entry_kind: str,
+    summaries: Sequence[EntrySummary],
+    balance_changes: Mapping[int, tuple[int, int]],
+) -> dict[PostingKey, int]:
+    """Post the summaries of new entries of one line to the general ledger and move the people's
+    balances by `balance_changes` ({account id: (grams, points)}), in the caller's transaction,
+    which holds those people locked (lock_people). Returns the posting id of each summary's key,
+    for the entries to name. A balance that would go below zero points raises InsufficientPoints."""
+    if not summaries:
+        return {}
+    grams_kind, points_kind = _COUNTER_ACCOUNTS[EntryKind(entry_kind)]
+    people = sorted(balance_changes)
+    parameters: dict[str, Any] = {
+        "line": line_id,
+        "kind": entry_kind,
+        "control": system_account_id(line_id=line_id, kind=AccountKind.LINE),
+        "grams_counter": system_account_id(line_id=line_id, kind=grams_kind),
+        "points_counter": system_account_id(line_id=line_id, kind=points_kind),
+        "days": Array(s.period_date for s in summaries),
+        "categories": Array(s.ghg_category for s in summaries),
+        "behaviours": Array(s.behaviour_code for s in summaries),
+        "bases": Array(s.basis_id for s in summaries),
+        "entries": Array(s.entries for s in summaries),
+        "grams": Array(s.grams for s in summaries),
+        "points": Array(s.points for s in summaries),
+        "accounts": Array(people),
+        "account_grams": Array(balance_changes[person][0] for person in people),
+        "account_points": Array(balance_changes[person][1] for person in people),
+    }
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_POST_ENTRIES_SQL, parameters)
+            rows = cursor.fetchall()
+    except IntegrityError as error:
+        if "personal_points_never_negative" in str(error):
+            raise InsufficientPoints(gettext("Not enough points in this account.")) from None
+        raise
+    if rows and rows[0][5] != len(people):
+        raise InvalidTransfer(f"{len(people) - rows[0][5]} of the accounts given are not personal accounts")
+    return {(row[1], row[2], row[3], row[4]): row[0] for row in rows}
+
+
+# --- General-ledger transfers between system accounts (memo transfers) ------------------------------
 # --- Posting ----------------------------------------------------------------------------------
 
 

@@ -163,15 +163,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILIT
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Points lapse 12 months after they were earned; checked every hour so a restart never skips a day.
-    "expire-points": {"task": "rewards.expire_points", "schedule": 3600.0},
+    "expire-points": {"task": "behaviours.expire_points", "schedule": 3600.0},
     # Emails about points expiring within 30 days, once per person and expiry date; hourly, like expiry.
-    "remind-expiring-points": {"task": "rewards.send_expiry_reminders", "schedule": 3600.0},
+    "remind-expiring-points": {"task": "behaviours.send_expiry_reminders", "schedule": 3600.0},
     # Close finished periods into filing batches; push stuck batches on; check against the exchange.
     "close-filing-periods": {"task": "exchange_bridge.close_periods", "schedule": 60.0},
     "sweep-filing-batches": {"task": "exchange_bridge.sweep", "schedule": 30.0},
     "reconcile-filings": {"task": "exchange_bridge.reconcile", "schedule": 600.0},
-    # The export's day totals follow the ledger within a minute, so the export never rescans it.
-    "roll-up-reductions": {"task": "behaviours.roll_up", "schedule": 60.0},
 }
 
 # --- Authentication: django-allauth ----------------------------------------------------------

@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from behaviours.models import Behaviour
-from carbon_accounts.models import Account, BusinessLine
+from carbon_accounts.models import Account, BusinessLine, Posting
 
 
 def _in_language(english: str, chinese: str) -> str:
@@ -123,8 +123,8 @@ class Donation(models.Model):
     points = models.PositiveIntegerField(_("points"))
     certificate_number = models.CharField(_("certificate number"), max_length=24, unique=True)
     idempotency_key = models.CharField(max_length=200)
-    transfer_id = models.BigIntegerField()
-    lots = models.JSONField(default=dict)
+    # The general-ledger posting of the points given: the donation is an entry of the giver's sub-ledger.
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField(_("donated"), auto_now_add=True)
 
     class Meta:

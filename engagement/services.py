@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from carbon_accounts import services as ledger
 from carbon_accounts.models import Account
 from carbon_accounts.services import IdempotencyConflict, LedgerError
 from engagement import selectors
@@ -68,8 +69,10 @@ def donate(
     with transaction.atomic():
         # The person first, then the key: a duplicate request waits for the first to commit
         # and then finds its donation (the same order as a redemption).
-        locked = Account.objects.select_for_update().get(pk=account.pk)
-        previous = Donation.objects.filter(account=locked, idempotency_key=idempotency_key).first()
+        person = ledger.lock_people(account_ids=[account.pk]).get(account.pk)
+        if person is None:
+            raise EngagementRefused(gettext("This is not a points wallet."))
+        previous = Donation.objects.filter(account_id=account.pk, idempotency_key=idempotency_key).first()
         if previous is not None:
             if previous.project_id != project_id or previous.points != points:
                 raise IdempotencyConflict(
@@ -79,24 +82,15 @@ def donate(
         project = WelfareProject.objects.filter(pk=project_id, active=True).first()
         if project is None:
             raise EngagementRefused(gettext("This project does not exist or no longer takes donations."))
-        if project.line_id != locked.line_id:
+        if project.line_id != person.line_id:
             raise EngagementRefused(gettext("This project takes the points of another business line."))
-        number = _certificate_number(today)
-        spending = rewards.spend_points(
-            account=locked,
-            points=points,
-            kind="donation",
-            source_id=number,
-            description=f"donated to {project.name_en}",
-            today=today,
-        )
+        posting_id = rewards.spend_points(account_id=account.pk, points=points, today=today)
         donation = Donation.objects.create(
             project=project,
-            account=locked,
+            account_id=account.pk,
             points=points,
-            certificate_number=number,
+            certificate_number=_certificate_number(today),
             idempotency_key=idempotency_key,
-            transfer_id=spending.transfer_id,
-            lots=spending.lots,
+            posting_id=posting_id,
         )
         return Donated(donation, True)

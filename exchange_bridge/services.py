@@ -176,7 +176,7 @@ def filing_body(batch: FilingBatch, member: Membership) -> bytes:
     retry sends the same body and the exchange treats it as a replay, never a conflict."""
     rows = (
         FilingItem.objects.filter(batch=batch)
-        .select_related("record__account", "record__behaviour", "record__methodology")
+        .select_related("record__account", "record__behaviour", "record__basis__methodology")
         .order_by("item_ref")
     )
     items = []

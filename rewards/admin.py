@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from carbon_accounts.models import BusinessLine
 from rewards import selectors, services
-from rewards.models import GreenRight, PointsAward, PointsRule, Redemption, RedemptionStatus
+from rewards.models import GreenRight, PointsRule, Redemption, RedemptionStatus
 
 
 @admin.register(PointsRule)
@@ -28,7 +28,7 @@ class PointsRuleAdmin(admin.ModelAdmin):
         return False  # a change is a new version: add a rule, the current one is superseded
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # awards name the rule they were computed with
+        return False  # a record's points are explained by the rule current when it was recorded
 
     def save_model(self, request: HttpRequest, obj: PointsRule, form: Any, change: bool) -> None:
         saved = services.set_points_rule(
@@ -79,12 +79,22 @@ class RedemptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # The points each line owes its people (what they may still redeem), above the list.
+        extra_context = extra_context or {}
+        extra_context["title"] = "Redemptions · points owed to people: " + ", ".join(
+            f"{line.code} {selectors.points_liability(line_id=line.pk):,}"
+            for line in BusinessLine.objects.order_by("pk")
+        )
+        return super().changelist_view(request, extra_context)
+
     @admin.action(description="Cancel the selected redemptions (points returned)")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Redemption]) -> None:
         for redemption in queryset.filter(status=RedemptionStatus.COMPLETED):
-            services.cancel_redemption(
-                redemption_id=redemption.pk, reason=f"cancelled by {request.user.get_username()}"
-            )
+            try:
+                services.cancel_redemption(redemption_id=redemption.pk)
+            except services.RedemptionRefused as refusal:
+                self.message_user(request, f"{redemption.code}: {refusal}", level="error")
 
     @admin.action(description="Mark the selected codes used at the counter")
     def mark_used(self, request: HttpRequest, queryset: QuerySet[Redemption]) -> None:
@@ -93,40 +103,3 @@ class RedemptionAdmin(admin.ModelAdmin):
                 services.use_redemption(code=redemption.code)
             except services.RedemptionRefused as refusal:
                 self.message_user(request, f"{redemption.code}: {refusal}", level="error")
-
-
-@admin.register(PointsAward)
-class PointsAwardAdmin(admin.ModelAdmin):
-    """Read-only: awards are the lots behind every points balance (invariant 3)."""
-
-    list_display = (
-        "id",
-        "line",
-        "account",
-        "behaviour_code",
-        "points",
-        "remaining",
-        "earned_on",
-        "expires_on",
-    )
-    list_filter = ("line",)
-    raw_id_fields = ("account",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        # The points each line owes its people, above the list.
-        extra_context = extra_context or {}
-        extra_context["title"] = "Points awards · liability: " + ", ".join(
-            f"{line.code} {selectors.points_liability(line_id=line.pk):,}"
-            for line in BusinessLine.objects.all()
-        )
-        return super().changelist_view(request, extra_context)

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from carbon_accounts.models import Account, BusinessLine
+from carbon_accounts.models import Account, BusinessLine, Posting
 
 
 class PointsRule(models.Model):
@@ -47,48 +47,6 @@ class PointsRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line.code}/{self.behaviour_code or '*'} v{self.version}"
-
-
-class PointsAward(models.Model):
-    """Points earned for one source record. Also a lot: `remaining` is what has not yet been
-    spent or expired, consumed oldest first, and it expires on `expires_on`."""
-
-    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="points_awards")
-    # Served by award_lots_by_expiry (account_id, expires_on).
-    account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="points_awards", db_index=False
-    )
-    source_type = models.CharField(max_length=40)
-    source_id = models.CharField(max_length=64)
-    behaviour_code = models.CharField(max_length=60)
-    points = models.PositiveIntegerField(_("points"))
-    remaining = models.PositiveIntegerField(_("not yet spent or expired"))
-    rule = models.ForeignKey(
-        PointsRule, on_delete=models.PROTECT, null=True, blank=True, related_name="awards"
-    )
-    # Why: the figures the points were computed from, shown to the person.
-    explanation = models.JSONField(default=dict)
-    transfer_id = models.BigIntegerField()
-    earned_on = models.DateField(_("earned on"))
-    expires_on = models.DateField(_("expires on"))
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("points award")
-        verbose_name_plural = _("points awards")
-        constraints = [
-            models.UniqueConstraint(fields=["source_type", "source_id"], name="one_award_per_source"),
-            models.CheckConstraint(
-                condition=Q(remaining__lte=models.F("points")), name="award_remaining_within_points"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["account", "expires_on"], name="award_lots_by_expiry"),
-            models.Index(fields=["expires_on"], condition=Q(remaining__gt=0), name="award_lots_to_expire"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.points} points for {self.source_type} {self.source_id}"
 
 
 class GreenRightKind(models.TextChoices):
@@ -159,10 +117,12 @@ class Redemption(models.Model):
     points = models.PositiveIntegerField(_("points"))
     status = models.CharField(_("status"), max_length=12, choices=RedemptionStatus.choices)
     idempotency_key = models.CharField(max_length=200)
-    transfer_id = models.BigIntegerField()
-    cancel_transfer_id = models.BigIntegerField(null=True, blank=True)
-    # Which lots paid for it ({award id: points}), so a cancellation can put them back.
-    lots = models.JSONField(default=dict)
+    # The postings of the points spent and, for a cancelled redemption, of the points returned:
+    # the redemption is one entry of the person's sub-ledger, its cancellation a second.
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")
+    cancel_posting = models.ForeignKey(
+        Posting, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(_("redeemed"), auto_now_add=True)
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
@@ -197,20 +157,20 @@ class Redemption(models.Model):
 
 
 class PointsExpiry(models.Model):
-    """One expiry of one lot: the points that lapsed and the transfer that moved them."""
+    """Points of a person that lapsed on one day: the oldest earned, not spent within 12 months."""
 
-    # A lot can lapse more than once: points put back by a cancelled redemption lapse again.
-    award = models.ForeignKey(PointsAward, on_delete=models.PROTECT, related_name="expiries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="points_expiries")
     points = models.PositiveIntegerField()
-    transfer_id = models.BigIntegerField()
     expired_on = models.DateField()
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     class Meta:
         verbose_name = _("points expiry")
         verbose_name_plural = _("points expiries")
+        constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="expiry_points_positive")]
 
     def __str__(self) -> str:
-        return f"{self.points} points of award {self.award_id} expired {self.expired_on}"
+        return f"{self.points} points of account {self.account_id} expired {self.expired_on}"
 
 
 class ReminderConsent(models.Model):

@@ -1,22 +1,26 @@
-"""Reminders of points about to expire: read on the pages, emailed to people who agreed."""
+"""Reminders of points about to expire: read on the pages, emailed to people who agreed.
+
+What expires when is worked out from the behaviour records (behaviours.points_lots, which runs
+the reminder task); here are the consent, the email and the record that it was sent.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
-from rewards import selectors
 from rewards.models import ExpiryReminderSent, ReminderConsent
 
-REMINDER_DAYS = 30
+if TYPE_CHECKING:
+    from rewards.selectors import ExpiringPoints
 
 
 def set_expiry_emails(*, user_id: int, agreed: bool) -> ReminderConsent:
@@ -30,29 +34,9 @@ def expiry_emails_agreed(*, user_id: int) -> bool:
     return ReminderConsent.objects.filter(user_id=user_id, expiry_emails=True).exists()
 
 
-def send_expiry_reminders(*, today: date | None = None) -> int:
-    """Email each person who agreed once per date on which some of their points expire within
-    30 days. Safe to re-run: a (person, date) already reminded is skipped, and the record of a
-    reminder is kept only if its email went out."""
-    today = today or timezone.localdate()
-    users = get_user_model().objects.filter(reminder_consent__expiry_emails=True).exclude(email="")
-    sent = 0
-    for user in users.iterator():
-        by_date: dict[date, list[selectors.ExpiringPoints]] = defaultdict(list)
-        for item in selectors.expiring_points(user=user, days=REMINDER_DAYS, today=today):
-            by_date[item.expires_on].append(item)
-        reminded = set(
-            ExpiryReminderSent.objects.filter(user=user, expires_on__in=list(by_date)).values_list(
-                "expires_on", flat=True
-            )
-        )
-        for expires_on, items in sorted(by_date.items()):
-            if expires_on not in reminded and _send_one(user.pk, user.email, expires_on, items):
-                sent += 1
-    return sent
-
-
-def _send_one(user_id: int, email: str, expires_on: date, items: list[selectors.ExpiringPoints]) -> bool:
+def send_one(*, user_id: int, email: str, expires_on: date, items: Sequence[ExpiringPoints]) -> bool:
+    """Email one person about the points of their wallets that lapse on one date, once: the
+    record of the reminder is written with the email and kept only if the email went out."""
     points = sum(item.points for item in items)
     try:
         with transaction.atomic():
@@ -67,7 +51,7 @@ def _send_one(user_id: int, email: str, expires_on: date, items: list[selectors.
     return True
 
 
-def _message(expires_on: date, points: int, items: list[selectors.ExpiringPoints]) -> tuple[str, str]:
+def _message(expires_on: date, points: int, items: Sequence[ExpiringPoints]) -> tuple[str, str]:
     day = expires_on.isoformat()
     subject = ngettext(
         "%(points)s green point expires on %(date)s",

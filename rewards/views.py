@@ -41,11 +41,8 @@ def green_rights(request: HttpRequest) -> HttpResponse:
                 "redemptions": selectors.redemptions_of(account=account)[:20],
             }
         )
-    return render(
-        request,
-        "rewards/green_rights.html",
-        {"sections": sections, "expiring": selectors.expiring_points(user=request.user)},
-    )
+    # Points about to lapse are shown by a panel (config/panels.py): the lots are behaviour records.
+    return render(request, "rewards/green_rights.html", {"sections": sections})
 
 
 class RedeemForm(forms.Form):

@@ -13,12 +13,12 @@ from django.db import connections
 from django.utils import timezone
 
 from behaviours.models import BehaviourRecord
-from carbon_accounts import credentials, services
+from carbon_accounts import credentials
 from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, ApiCredential
 from config import rate_window
 from tests.api.conftest import ApiClient
-from tests.conftest import issue, sign_in_staff
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate().isoformat()
@@ -169,19 +169,36 @@ def test_a_line_key_cannot_read_group_totals_and_staff_can(line_key, client, mak
     ]
 
 
-def test_people_read_only_their_own_accounts_and_statements(client, make_person) -> None:  # type: ignore[no-untyped-def]
+def test_people_read_only_their_own_accounts_and_statements(client, record, make_person) -> None:  # type: ignore[no-untyped-def]
     owner, other = make_person("bank"), make_person("bank")
-    for grams in (100, 200, 300):
-        services.post_transfer(transfer=issue(owner, grams))
+    records = [
+        record("green_travel_metro", km, region="CN-SZ", person=owner).record for km in ("2", "4", "6")
+    ]
     _credential, token = credentials.issue(name="my app", user=owner.holder)
     mine = ApiClient(token)
     accounts = mine.get("/api/v1/me/accounts").json()
-    assert [(a["account_id"], a["reduction_g"]) for a in accounts] == [(owner.pk, 600)]
-    page = mine.get(f"/api/v1/me/accounts/{owner.pk}/statement", limit=2).json()
-    assert [line["amount"] for line in page["results"]] == [300, 200] and page["next_cursor"]
-    rest = mine.get(f"/api/v1/me/accounts/{owner.pk}/statement", limit=2, cursor=page["next_cursor"]).json()
-    assert [line["amount"] for line in rest["results"]] == [100] and rest["next_cursor"] is None
-    assert rest["results"][0]["source_type"] == "test"
+    grams = [r.reduction_g for r in records]
+    assert [(a["account_id"], a["reduction_g"], a["points"]) for a in accounts] == [
+        (owner.pk, sum(grams), sum(r.points for r in records))
+    ]
+    page = mine.get(f"/api/v1/me/accounts/{owner.pk}/statement", limit=2, unit="gCO2e").json()
+    assert [line["amount"] for line in page["results"]] == [grams[2], grams[1]] and page["next_cursor"]
+    rest = mine.get(
+        f"/api/v1/me/accounts/{owner.pk}/statement", limit=2, unit="gCO2e", cursor=page["next_cursor"]
+    ).json()
+    assert [line["amount"] for line in rest["results"]] == [grams[0]] and rest["next_cursor"] is None
+    first = rest["results"][0]
+    assert (first["source_type"], first["source_id"], first["kind"]) == (
+        "behaviour_record",
+        str(records[0].pk),
+        "reduction",
+    )
+    # Without a unit, each record is two lines: its points, then its grams.
+    both = mine.get(f"/api/v1/me/accounts/{owner.pk}/statement").json()["results"]
+    assert [(line["kind"], line["amount"]) for line in both[:2]] == [
+        ("points_award", records[2].points),
+        ("reduction", grams[2]),
+    ]
     assert_error(mine.get(f"/api/v1/me/accounts/{other.pk}/statement"), 404, "not_found")
     assert_error(mine.get(f"/api/v1/me/accounts/{owner.pk}/statement", cursor="abc"), 400, "invalid")
     assert_error(ApiClient().get("/api/v1/me/accounts"), 401, "not_authenticated")

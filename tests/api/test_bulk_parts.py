@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from behaviours.api import bulk_results, independent_parts
+from behaviours.bulk import bulk_results, independent_parts
 from behaviours.models import BehaviourRecord
 from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account

@@ -1,4 +1,4 @@
-"""A bulk row that skips the serializer (behaviours.api._plain_row) gets exactly what the serializer
+"""A bulk row that skips the serializer (behaviours.record_input.plain_row) gets exactly what the serializer
 would give it; any other row is left to the serializer and its messages."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from behaviours.api import BulkRecordInput, RecordInput, _plain_row
+from behaviours.record_input import BulkRecordInput, RecordInput, plain_row
 
 BASE = {
     "idempotency_key": "k-1",
@@ -69,21 +69,21 @@ def _rows() -> list[dict[str, Any]]:
 def test_a_plain_row_gets_what_the_serializer_gives(row: dict[str, Any], bulk: bool) -> None:
     if not bulk:  # one record's key comes in a header (in its body it is an unknown field)
         row = {name: value for name, value in row.items() if name != "idempotency_key"}
-    plain = _plain_row(row, bulk=bulk)
+    plain = plain_row(row, bulk=bulk)
     if plain is not None:
         assert plain == _serializer(row, bulk=bulk)
 
 
 def test_the_common_rows_take_the_plain_path() -> None:
-    assert _plain_row(BASE, bulk=True) == _serializer(BASE)
-    assert _plain_row({**BASE, "region": "CN-SZ", "evidence_id": "t-1"}, bulk=True) is not None
-    assert _plain_row({**BASE, "region": None}, bulk=True) is not None
+    assert plain_row(BASE, bulk=True) == _serializer(BASE)
+    assert plain_row({**BASE, "region": "CN-SZ", "evidence_id": "t-1"}, bulk=True) is not None
+    assert plain_row({**BASE, "region": None}, bulk=True) is not None
     one = {name: value for name, value in BASE.items() if name != "idempotency_key"}
-    assert _plain_row(one, bulk=False) == _serializer(one, bulk=False)
+    assert plain_row(one, bulk=False) == _serializer(one, bulk=False)
     # A key in one record's body is an unknown field there: the serializer refuses it.
-    assert _plain_row(BASE, bulk=False) is None
+    assert plain_row(BASE, bulk=False) is None
     assert str(_serializer(BASE, bulk=False)).startswith("refused")
     # Refusals are always the serializer's, with its message.
     for refused in ({**BASE, "person": ""}, {**BASE, "occurred_on": "2026-02-30"}, {**BASE, "bogus": 1}):
-        assert _plain_row(refused, bulk=True) is None
+        assert plain_row(refused, bulk=True) is None
         assert str(_serializer(refused)).startswith("refused")

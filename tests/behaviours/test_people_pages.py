@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from behaviours.models import BehaviourRecord, SavedRoute
 from carbon_accounts.models import Account
-from rewards.models import PointsAward
 
 pytestmark = pytest.mark.django_db
 EN = {"accept-language": "en"}
@@ -64,16 +63,24 @@ def test_my_account_shows_total_month_breakdown_equivalent_and_expiring_points(
     client: Client, record, make_person
 ) -> None:  # type: ignore[no-untyped-def]
     person = make_person("bank")
-    record("green_travel_metro", "10", region="GB", person=person)  # 1349 g, 134 points
-    record("e_statement", "1", person=person)  # 67 g, 6 points
-    PointsAward.objects.update(expires_on=timezone.localdate() + timedelta(days=10))
+    # Points lapse 12 months after the day of the action: actions of 355 days ago lapse in 10 days.
+    bank = person.line
+    bank.backdating_days = 400
+    bank.save(update_fields=["backdating_days"])
+    today = timezone.localdate()
+    expires_on = today + timedelta(days=10)
+    earned_on = expires_on.replace(year=expires_on.year - 1)
+    record(
+        "green_travel_metro", "10", region="GB", person=person, occurred_on=earned_on
+    )  # 1349 g, 134 points
+    record("e_statement", "1", person=person, occurred_on=earned_on)  # 67 g, 6 points
+    record("green_travel_metro", "1", region="GB", person=person)  # 135 g, 13 points, today
     client.force_login(person.holder)
     html = client.get("/me/", secure=True, headers=EN).content.decode()
-    assert 'data-testid="total-kg">1.42 kg' in html and 'data-testid="month-kg">1.42 kg' in html
-    assert "as much as 8.7 km not driven in an average petrol car" in html  # 1.416 kg / 0.16272
-    expires_on = (timezone.localdate() + timedelta(days=10)).isoformat()
-    assert f"Bank wallet: 140 points expire on {expires_on}." in html
-    assert 'data-testid="wallet-bank">Bank wallet: 140 points<' in html
+    assert 'data-testid="total-kg">1.55 kg' in html and 'data-testid="month-kg">0.14 kg' in html
+    assert "as much as 9.5 km not driven in an average petrol car" in html  # 1.551 kg / 0.16272
+    assert f"Bank wallet: 140 points expire on {expires_on.isoformat()}." in html
+    assert 'data-testid="wallet-bank">Bank wallet: 153 points<' in html
     assert html.index("Took the metro") < html.index("Chose an electronic statement")  # largest first
     assert "Open Government Licence" in html
 

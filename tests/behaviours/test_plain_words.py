@@ -84,8 +84,8 @@ def test_points_reasons_name_the_behaviour_in_the_language(client: Client, recor
     statement = client.get(
         f"/me/accounts/{outcome.record.account_id}/statement/", secure=True, headers=ZH
     ).content.decode()
-    assert f"获得积分：{outcome.record.behaviour.name_zh}" in statement
-    assert "points for green_travel_metro" not in statement
+    assert f'/me/records/{outcome.record.pk}/">{outcome.record.behaviour.name_zh}</a>' in statement
+    assert "green_travel_metro" not in statement and "Took the metro" not in statement
 
 
 def test_a_saved_route_shows_its_distance_as_people_write_it(client: Client, reference, make_person) -> None:  # type: ignore[no-untyped-def]

@@ -15,8 +15,7 @@ from django.utils import timezone
 from behaviours.models import BehaviourRecord
 from behaviours.services import RecordOutcome, RecordRefused, RecordRequest, record_behaviour
 from carbon_accounts.integrity import check_ledger
-from carbon_accounts.models import Account, Transfer
-from rewards.models import PointsAward
+from carbon_accounts.models import Account, Posting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,10 +66,12 @@ def test_people_racing_with_one_evidence_id_record_it_once(reference, make_perso
     winner = created[0].record
     # Only the winner's record, reduction and points exist; the losers' writes were rolled back.
     assert list(BehaviourRecord.objects.values_list("id", flat=True)) == [winner.pk]
-    assert Transfer.objects.filter(kind="reduction").count() == 1
-    assert list(PointsAward.objects.values_list("source_id", flat=True)) == [str(winner.pk)]
+    assert list(Posting.objects.values_list("entries", "grams")) == [(1, 467)]
     balances = {a.pk: a.balance_g for a in Account.objects.filter(pk__in=[p.pk for p in people])}
     assert balances == {p.pk: (467 if p.pk == winner.account_id else 0) for p in people}
+    points = {a.pk: a.balance_points for a in Account.objects.filter(pk__in=[p.pk for p in people])}
+    assert points == {p.pk: (winner.points if p.pk == winner.account_id else 0) for p in people}
+    assert winner.points > 0
     assert check_ledger() == []
 
 

@@ -6,9 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from carbon_accounts import services
 from carbon_accounts.models import Account, AccountKind, BusinessLine
-from tests.conftest import issue
 
 pytestmark = pytest.mark.django_db
 
@@ -40,16 +38,17 @@ def test_a_generated_person_can_sign_in(client: Client) -> None:
     assert response.status_code == 302 and response["Location"] == "/me/"
 
 
-def test_my_account_shows_my_balances_and_statement_with_sources(client: Client, make_person) -> None:  # type: ignore[no-untyped-def]
+def test_my_account_shows_my_balances_and_statement_with_sources(client: Client, record, make_person) -> None:  # type: ignore[no-untyped-def]
     person = make_person("bank")
-    services.post_transfer(transfer=issue(person, 1349))
+    metro = record("green_travel_metro", "10", region="GB", person=person).record  # 1349 g, 134 points
     client.force_login(person.holder)
     page = client.get("/me/", secure=True, headers={"accept-language": "en"}).content.decode()
     assert "1.35 kg" in page
     statement = client.get(
         f"/me/accounts/{person.pk}/statement/", secure=True, headers={"accept-language": "en"}
     ).content.decode()
-    assert "1.35 kg CO2e" in statement and "Reduction" in statement
+    assert "1.35 kg CO2e · 134 green points" in statement
+    assert f'<a href="/me/records/{metro.pk}/">Took the metro</a>' in statement
 
 
 def test_a_person_cannot_open_another_persons_statement(client: Client, make_person) -> None:  # type: ignore[no-untyped-def]

@@ -191,4 +191,4 @@ def test_the_admin_names_its_lists_in_chinese(client: Client, make_staff) -> Non
     office.save()
     sign_in_staff(client, office)
     page = client.get("/admin/", secure=True).content.decode()
-    assert "备案条目" in page and "备案条目s" not in page and "积分奖励" in page
+    assert "备案条目" in page and "备案条目s" not in page and "积分规则" in page

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from carbon_accounts.integrity import check_ledger
-from carbon_accounts.models import Account, Transfer
+from carbon_accounts.models import Account, EntryKind, Posting
 from engagement.models import Donation, WelfareProject
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,8 @@ def test_a_donation_is_confirmed_then_spent_once(client: Client, donor, mangrove
     assert response["Location"] == f"/me/donations/{donation.certificate_number}/"
     donor.refresh_from_db()
     assert donor.balance_points == 84
-    assert Transfer.objects.filter(kind="donation").count() == 1
+    posting = Posting.objects.get(entry_kind=EntryKind.DONATION)
+    assert (posting.pk, posting.entries, posting.points, posting.grams) == (donation.posting_id, 1, -50, 0)
     assert check_ledger() == []
     page = client.get(f"/me/projects/{mangroves.pk}/", secure=True).content.decode()
     assert "50 / 1000" not in page and "1 位捐赠者" in page

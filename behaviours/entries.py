@@ -1,0 +1,111 @@
+"""A person's records and their reversals as entries of their account (config/personal_entries.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+
+from behaviours.models import BehaviourRecord, RecordReversal, RecordStatus
+from carbon_accounts.models import EntryKind, Unit
+from config.personal_entries import PersonalEntry, to_the_millisecond
+
+SOURCE_TYPE = "behaviour_record"
+
+
+def _moves(unit: str | None, grams: str, points: str) -> Q:
+    if unit == Unit.GRAMS_CO2E:
+        return ~Q(**{grams: 0})
+    if unit == Unit.POINTS:
+        return ~Q(**{points: 0})
+    return ~Q(**{grams: 0}) | ~Q(**{points: 0})
+
+
+def records(
+    *, account_id: int, before: datetime | None, limit: int, unit: str | None, unposted: bool
+) -> list[PersonalEntry]:
+    """Accepted (and later reversed) records move grams and points; with `unposted`, records
+    held for review or rejected are listed too, moving nothing."""
+    query = BehaviourRecord.objects.filter(account_id=account_id)
+    if before is not None:
+        query = query.filter(created_at__lt=before)
+    if not unposted:
+        query = query.filter(Q(posting_id__isnull=False) & _moves(unit, "reduction_g", "points"))
+    rows = query.order_by(to_the_millisecond("created_at").desc(), "-id").values_list(
+        "id",
+        "created_at",
+        "occurred_on",
+        "reduction_g",
+        "points",
+        "posting_id",
+        "ghg_category",
+        "status",
+        "behaviour__name_en",
+    )[:limit]
+    return [
+        PersonalEntry(
+            kind=EntryKind.BEHAVIOUR_RECORD,
+            entry_id=record_id,
+            moment=created_at,
+            period_date=occurred_on,
+            grams=grams if posting_id is not None else 0,
+            points=points if posting_id is not None else 0,
+            posting_id=posting_id,
+            ghg_category=category,
+            source_type=SOURCE_TYPE,
+            source_id=str(record_id),
+            description=name_en,
+            status=status,
+        )
+        for record_id, created_at, occurred_on, grams, points, posting_id, category, status, name_en in rows
+    ]
+
+
+def reversals(
+    *, account_id: int, before: datetime | None, limit: int, unit: str | None, unposted: bool
+) -> list[PersonalEntry]:
+    """A reversal takes back its record's grams and points, in the record's period."""
+    query = RecordReversal.objects.filter(account_id=account_id).filter(_moves(unit, "reduction_g", "points"))
+    if before is not None:
+        query = query.filter(created_at__lt=before)
+    rows = query.order_by(to_the_millisecond("created_at").desc(), "-id").values_list(
+        "id",
+        "created_at",
+        "record__occurred_on",
+        "reduction_g",
+        "points",
+        "posting_id",
+        "record__ghg_category",
+        "record_id",
+        "record__posting_id",
+        "reason",
+    )[:limit]
+    return [
+        PersonalEntry(
+            kind=EntryKind.RECORD_REVERSAL,
+            entry_id=reversal_id,
+            moment=created_at,
+            period_date=occurred_on,
+            grams=grams,
+            points=points,
+            posting_id=posting_id,
+            ghg_category=category,
+            source_type=SOURCE_TYPE,
+            source_id=str(record_id),
+            description=reason,
+            reverses_posting_id=record_posting_id,
+            status=RecordStatus.REVERSED,
+        )
+        for (
+            reversal_id,
+            created_at,
+            occurred_on,
+            grams,
+            points,
+            posting_id,
+            category,
+            record_id,
+            record_posting_id,
+            reason,
+        ) in rows
+    ]
