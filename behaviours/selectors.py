@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -274,3 +274,125 @@ def contributions(
         .values_list("account_id", "records", "grams")
     )
     return [AccountContribution(account_id, records, int(grams or 0)) for account_id, records, grams in rows]
+
+
+# --- What a verifier traces ---------------------------------------------------------------
+# A record's factor rows, methodology and ledger posting are read only through these, so the
+# pages built on them do not depend on how a record keeps them.
+
+
+@dataclass(frozen=True)
+class RecordFactorRow:
+    """A factor row a record was computed with, and its role in the method (a or b)."""
+
+    role: str
+    factor: EmissionFactor
+
+
+def factor_rows_of(*, record_id: int) -> list[RecordFactorRow]:
+    return factor_rows_of_records(record_ids=[record_id]).get(record_id, [])
+
+
+def factor_rows_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFactorRow]]:
+    from behaviours.models import RecordFactor
+
+    rows: dict[int, list[RecordFactorRow]] = {}
+    links = RecordFactor.objects.filter(record_id__in=record_ids).select_related("factor")
+    for link in links.order_by("record_id", "role"):
+        rows.setdefault(link.record_id, []).append(RecordFactorRow(link.role, link.factor))
+    return rows
+
+
+def methodology_of(*, record_id: int) -> Methodology | None:
+    return methodologies_of_records(record_ids=[record_id]).get(record_id)
+
+
+def methodologies_of_records(*, record_ids: list[int]) -> dict[int, Methodology]:
+    records = BehaviourRecord.objects.filter(pk__in=record_ids, methodology__isnull=False)
+    return {record.pk: record.methodology for record in records.select_related("methodology")}  # type: ignore[misc]
+
+
+def recomputed_grams(*, record: BehaviourRecord) -> int | None:
+    """The record's grams recomputed from its stored rows with the pure quantification, or None
+    when it accrues no measured reduction."""
+    methodology = methodology_of(record_id=record.pk)
+    if methodology is None:
+        return None
+    occupants = record.attributes.get("occupants")
+    return pure.compute(
+        quantity=record.counted_quantity,
+        methodology=as_methodology_row(methodology),
+        factors=[as_factor_row(row.factor) for row in factor_rows_of(record_id=record.pk)],
+        occupants=int(occupants) if occupants is not None else None,
+    ).reduction_g
+
+
+@dataclass(frozen=True)
+class LedgerTraceLine:
+    """One movement of the group ledger that a record caused."""
+
+    reference: str
+    posted_at: datetime
+    kind: str
+    unit: str
+    amount: int
+    debit: str
+    credit: str
+    reverses: str  # the reference of the movement this one reverses, or ""
+
+
+def record_ledger_trace(*, record_id: int) -> list[LedgerTraceLine]:
+    return record_ledger_traces(record_ids=[record_id]).get(record_id, [])
+
+
+def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTraceLine]]:
+    from behaviours.services import SOURCE_TYPE
+    from carbon_accounts import selectors as ledger
+
+    traces: dict[int, list[LedgerTraceLine]] = {}
+    for transfer in ledger.transfers_of_sources(
+        source_type=SOURCE_TYPE, source_ids=[str(record_id) for record_id in record_ids]
+    ):
+        traces.setdefault(int(transfer.source_id), []).append(
+            LedgerTraceLine(
+                reference=f"transfer #{transfer.transfer_id}",
+                posted_at=transfer.created_at,
+                kind=transfer.kind,
+                unit=transfer.unit,
+                amount=transfer.amount,
+                debit=transfer.debit,
+                credit=transfer.credit,
+                reverses=f"transfer #{transfer.reverses_id}" if transfer.reverses_id else "",
+            )
+        )
+    return traces
+
+
+def _sampling_population(*, line_id: int, start: date, end: date) -> QuerySet[BehaviourRecord]:
+    """The records behind a line's reductions of a period: accepted, with grams."""
+    return BehaviourRecord.objects.filter(
+        line_id=line_id,
+        occurred_on__gte=start,
+        occurred_on__lte=end,
+        status=RecordStatus.ACCEPTED,
+        reduction_g__gt=0,
+    )
+
+
+def sampling_population_size(*, line_id: int, start: date, end: date) -> int:
+    return _sampling_population(line_id=line_id, start=start, end=end).count()
+
+
+def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int) -> list[BehaviourRecord]:
+    """A reproducible random sample: each record is ranked by md5("<seed>:<record id>") and the
+    lowest `size` are taken. Anyone holding the population's ids can redraw it without us."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import MD5, Cast, Concat
+
+    draw = MD5(Concat(Value(f"{seed}:"), Cast("id", output_field=CharField()), output_field=CharField()))
+    return list(
+        _sampling_population(line_id=line_id, start=start, end=end)
+        .select_related("behaviour", "line", "account", "region")
+        .annotate(draw=draw)
+        .order_by("draw", "id")[:size]
+    )

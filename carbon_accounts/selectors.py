@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
-from carbon_accounts.models import Account, AccountKind, BusinessLine, Group, Unit
+from carbon_accounts.models import Account, AccountKind, BusinessLine, Group, Transfer, Unit
 
 # The accounts that amounts are issued from: a flow out of one is "issued", a flow back is a reversal.
 SOURCE_KINDS = (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET)
@@ -328,3 +328,46 @@ def audiences_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
         .values_list("line__audience", flat=True)
         .distinct()
     )
+
+
+@dataclass(frozen=True)
+class SourceTransfer:
+    """One ledger movement that a source (a behaviour record, a redemption) caused."""
+
+    transfer_id: int
+    source_id: str
+    created_at: datetime
+    period_date: date
+    kind: str
+    unit: str
+    amount: int
+    debit: str
+    credit: str
+    ghg_category: str
+    reverses_id: int | None
+
+
+def transfers_of_sources(*, source_type: str, source_ids: list[str]) -> list[SourceTransfer]:
+    """Every transfer posted for these sources, reversals included, oldest first."""
+    transfers = list(
+        Transfer.objects.filter(source_type=source_type, source_id__in=source_ids).order_by("id")
+    )
+    labels = _account_labels(
+        {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
+    )
+    return [
+        SourceTransfer(
+            transfer_id=t.pk,
+            source_id=t.source_id,
+            created_at=t.created_at,
+            period_date=t.period_date,
+            kind=t.kind,
+            unit=t.unit,
+            amount=t.amount,
+            debit=f"{labels.get(t.debit_account_id, '')} #{t.debit_account_id}",
+            credit=f"{labels.get(t.credit_account_id, '')} #{t.credit_account_id}",
+            ghg_category=t.ghg_category,
+            reverses_id=t.reverses_id,
+        )
+        for t in transfers
+    ]

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "config.staff_two_factor.StaffTwoFactorMiddleware",
+    "config.read_only_roles.ReadOnlyRoleMiddleware",
     "config.request_guard.NulCharacterGuardMiddleware",
 ]
 

@@ -199,3 +199,17 @@ def points_history(*, account: Account, limit: int = 100) -> list[HistoryEntry]:
         )
         balance -= line.amount
     return entries
+
+
+def current_points_rule(*, line_id: int, behaviour_code: str) -> PointsRule | None:
+    """The line's rule in force for a behaviour ("" for the line's default rule)."""
+    return PointsRule.objects.filter(
+        line_id=line_id, behaviour_code=behaviour_code, superseded_at__isnull=True
+    ).first()
+
+
+def current_points_rules(*, line_ids: list[int] | None = None) -> QuerySet[PointsRule]:
+    rules = PointsRule.objects.filter(superseded_at__isnull=True).select_related("line")
+    if line_ids is not None:
+        rules = rules.filter(line_id__in=line_ids)
+    return rules.order_by("line_id", "behaviour_code")
