@@ -25,3 +25,4 @@ class BehavioursConfig(AppConfig):
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
+        register(url_name="reference_changes", label=_("Reference changes"), audience="staff", order=95)

@@ -441,7 +441,9 @@ class ReferenceChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
     )
     proposed_at = models.DateTimeField(_("proposed"), auto_now_add=True)
-    state = models.CharField(_("state"), max_length=12, choices=ChangeState.choices, default=ChangeState.PROPOSED)
+    state = models.CharField(
+        _("state"), max_length=12, choices=ChangeState.choices, default=ChangeState.PROPOSED
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

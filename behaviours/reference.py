@@ -184,7 +184,9 @@ def add_factor_version(*, activity: str, region: str, valid_from: date, **values
 
 
 @transaction.atomic
-def add_methodology_version(*, behaviour: str, region: str, valid_from: date, **values: object) -> Methodology:
+def add_methodology_version(
+    *, behaviour: str, region: str, valid_from: date, **values: object
+) -> Methodology:
     """A new version of one methodology: supersedes the current one, edits nothing."""
     row = _add_version(
         Methodology,
