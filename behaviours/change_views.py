@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,6 +58,12 @@ def _shown(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _staff_member(request: HttpRequest) -> AbstractBaseUser:
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)  # staff_page signed them in
+    return user
 
 
 def _visible(access: Access) -> QuerySet[ReferenceChange]:
@@ -146,12 +153,14 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
             try:
                 if form.cleaned_data["decision"] == change_forms.APPROVE:
                     changes.approve_change(
-                        change_id=change.pk, approver=request.user, note=form.cleaned_data["reason"]
+                        change_id=change.pk, approver=_staff_member(request), note=form.cleaned_data["reason"]
                     )
                     messages.success(request, gettext("The change is approved and in force."))
                 else:
                     changes.refuse_change(
-                        change_id=change.pk, decider=request.user, reason=form.cleaned_data["reason"]
+                        change_id=change.pk,
+                        decider=_staff_member(request),
+                        reason=form.cleaned_data["reason"],
                     )
                     messages.success(request, gettext("The change is refused; nothing in force changed."))
                 return redirect("reference_change_history")
@@ -195,14 +204,14 @@ def _prefill(kind: str, query: dict[str, str]) -> dict[str, Any]:
         if line is not None:
             code = query.get("behaviour", "")
             rule = rewards_selectors.current_points_rule(line_id=line.pk, behaviour_code=code)
-            initial: dict[str, Any] = {"line": line.code, "behaviour": code}
+            rule_values: dict[str, Any] = {"line": line.code, "behaviour": code}
             if rule is not None:
-                initial.update(
+                rule_values.update(
                     points_per_event=rule.points_per_event,
                     grams_per_point=rule.grams_per_point,
                     daily_cap=rule.daily_cap,
                 )
-            return initial
+            return rule_values
     return {}
 
 
@@ -265,7 +274,7 @@ def _form_for(
     return change_forms.PointsRuleChangeForm(data, initial=initial, lines=_lines_for_points(access))
 
 
-def _propose(kind: str, data: dict[str, Any], proposer: Any) -> ReferenceChange:
+def _propose(kind: str, data: dict[str, Any], proposer: AbstractBaseUser) -> ReferenceChange:
     reason = data["reason"]
     if kind == ChangeKind.FACTOR:
         return changes.propose_factor_change(
@@ -331,7 +340,7 @@ def propose_change(request: HttpRequest, kind_path: str) -> HttpResponse:
         form = _form_for(kind, access, request.POST)
         if form.is_valid():
             try:
-                change = _propose(kind, form.cleaned_data, request.user)
+                change = _propose(kind, form.cleaned_data, _staff_member(request))
             except changes.ChangeRefused as refusal:
                 form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
             else:

@@ -244,7 +244,7 @@ def _propose(
                 before=_as_json(before) if before is not None else {},
                 after=_as_json(after),
                 reason=reason,
-                proposed_by=proposer,
+                proposed_by_id=proposer.pk,
             )
     except IntegrityError:
         if ReferenceChange.objects.filter(kind=kind, subject=subject, state=ChangeState.PROPOSED).exists():
@@ -446,6 +446,7 @@ STALE = gettext_lazy(
 
 def _in_force_row_id(change: ReferenceChange) -> int | None:
     key: Mapping[str, Any] = change.key
+    row: EmissionFactor | Methodology | None
     if change.kind == ChangeKind.FACTOR:
         row = EmissionFactor.objects.filter(
             activity=key["activity"],
@@ -520,7 +521,7 @@ def approve_change(*, change_id: int, approver: AbstractBaseUser, note: str = ""
         )
     change.applied_row_id = _apply(change)
     change.state = ChangeState.APPROVED
-    change.decided_by = approver  # type: ignore[assignment]
+    change.decided_by_id = approver.pk
     change.decided_at = timezone.now()
     change.decision_reason = note
     change.save(update_fields=["applied_row_id", "state", "decided_by", "decided_at", "decision_reason"])
@@ -532,7 +533,7 @@ def refuse_change(*, change_id: int, decider: AbstractBaseUser, reason: str) -> 
     """A second staff member refuses, saying why: nothing in force changes."""
     change = _open_change(change_id, decider)
     change.state = ChangeState.REFUSED
-    change.decided_by = decider  # type: ignore[assignment]
+    change.decided_by_id = decider.pk
     change.decided_at = timezone.now()
     change.decision_reason = _reason(reason)
     change.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])

@@ -312,21 +312,6 @@ def methodologies_of_records(*, record_ids: list[int]) -> dict[int, Methodology]
     return {record.pk: record.methodology for record in records.select_related("methodology")}  # type: ignore[misc]
 
 
-def recomputed_grams(*, record: BehaviourRecord) -> int | None:
-    """The record's grams recomputed from its stored rows with the pure quantification, or None
-    when it accrues no measured reduction."""
-    methodology = methodology_of(record_id=record.pk)
-    if methodology is None:
-        return None
-    occupants = record.attributes.get("occupants")
-    return pure.compute(
-        quantity=record.counted_quantity,
-        methodology=as_methodology_row(methodology),
-        factors=[as_factor_row(row.factor) for row in factor_rows_of(record_id=record.pk)],
-        occupants=int(occupants) if occupants is not None else None,
-    ).reduction_g
-
-
 @dataclass(frozen=True)
 class LedgerTraceLine:
     """One movement of the group ledger that a record caused."""
@@ -368,6 +353,15 @@ def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTrace
     return traces
 
 
+_VERIFIED_WITH = ("behaviour", "line", "account", "region", "methodology")
+
+
+def records_for_verification(*, record_ids: list[int]) -> list[BehaviourRecord]:
+    return list(
+        BehaviourRecord.objects.filter(pk__in=record_ids).select_related(*_VERIFIED_WITH).order_by("id")
+    )
+
+
 def _sampling_population(*, line_id: int, start: date, end: date) -> QuerySet[BehaviourRecord]:
     """The records behind a line's reductions of a period: accepted, with grams."""
     return BehaviourRecord.objects.filter(
@@ -392,7 +386,7 @@ def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int
     draw = MD5(Concat(Value(f"{seed}:"), Cast("id", output_field=CharField()), output_field=CharField()))
     return list(
         _sampling_population(line_id=line_id, start=start, end=end)
-        .select_related("behaviour", "line", "account", "region")
+        .select_related(*_VERIFIED_WITH)
         .annotate(draw=draw)
         .order_by("draw", "id")[:size]
     )

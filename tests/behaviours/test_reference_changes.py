@@ -19,7 +19,7 @@ from rewards.models import PointsRule
 pytestmark = pytest.mark.django_db
 
 
-def run_sql(statement: str, parameters: list[object]) -> None:
+def run_sql(statement: str, parameters: list[int]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, parameters)
 
@@ -114,14 +114,15 @@ def test_an_approved_factor_change_adds_a_version_and_leaves_the_old_row_as_it_w
     assert [row.factor.pk for row in selectors.factor_rows_of(record_id=earlier.pk) if row.role == "a"] != [
         new_row.pk
     ]
-    assert selectors.recomputed_grams(record=earlier) == earlier.reduction_g
+    assert selectors.recompute(earlier) == earlier.reduction_g
     later = record("commute_metro", "10", region="GB", idempotency_key="after the change").record
     assert new_row.pk in [row.factor.pk for row in selectors.factor_rows_of(record_id=later.pk)]
     assert later.reduction_g != earlier.reduction_g
     # Who proposed, who approved, why and when are kept.
     assert approved.reason == "DESNZ published a corrected metro factor"
     assert approved.decision_reason == "checked against DESNZ"
-    assert approved.proposed_by_id != approved.decided_by_id and approved.decided_at >= approved.proposed_at
+    assert approved.decided_at is not None and approved.decided_at >= approved.proposed_at
+    assert approved.proposed_by_id != approved.decided_by_id
     assert approved.before["value_kgco2e"] == str(old_row.value_kgco2e)
 
 
