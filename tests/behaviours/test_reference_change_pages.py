@@ -103,6 +103,10 @@ def test_a_refusal_needs_a_reason_and_changes_nothing(reference, make_staff) -> 
     change = ReferenceChange.objects.get()
     no_reason = post(decider, f"/staff/changes/{change.pk}/", {"decision": "refuse", "reason": " "})
     assert no_reason.status_code == 400 and "Say why the change is refused." in no_reason.content.decode()
+    no_button = post(decider, f"/staff/changes/{change.pk}/", {"reason": "pressed nothing"})
+    assert no_button.status_code == 400 and "Choose to approve or to refuse." in no_button.content.decode()
+    assert 'name="decision" value="approve"' in no_button.content.decode()
+    assert '<select name="decision"' not in no_button.content.decode()
     post(
         decider,
         f"/staff/changes/{change.pk}/",
