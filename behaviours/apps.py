@@ -7,13 +7,14 @@ class BehavioursConfig(AppConfig):
     verbose_name = _("Behaviours and emission factors")
 
     def ready(self) -> None:
-        from behaviours import demo, integrity, rollup
+        from behaviours import demo, integrity, reference_changes, rollup
         from carbon_accounts import demo as ledger_demo
         from carbon_accounts import integrity as ledger_integrity
         from config.navigation import register
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
         ledger_integrity.register(rollup.rollup_matches_ledger)
+        ledger_integrity.register(reference_changes.changes_by_two_people)
         ledger_demo.register_hook(demo.record_demo_activity)
         register(url_name="my_account", label=_("My carbon account"), audience="member", order=10)
         register(url_name="commute", label=_("Log a commute"), audience="employee", order=15)

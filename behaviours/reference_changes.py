@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -538,3 +539,47 @@ def refuse_change(*, change_id: int, decider: AbstractBaseUser, reason: str) -> 
     change.decision_reason = _reason(reason)
     change.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     return change
+
+
+# --- Checked along a second path (`manage.py check_ledger`) ----------------------------------
+
+
+def changes_by_two_people() -> list[str]:
+    """No change was decided by its proposer, the guard that keeps changes as written is on, and
+    each approved factor or methodology change added the row with the values approved."""
+    from django.db import connection
+
+    problems = [
+        f"reference change {pk} was decided by the person who proposed it"
+        for pk in ReferenceChange.objects.filter(decided_by_id=F("proposed_by_id")).values_list(
+            "pk", flat=True
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = 'reference_change_kept' "
+            "AND tgrelid = 'behaviours_referencechange'::regclass"
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] == "D":
+        problems.append("the trigger that keeps reference changes as written is missing or disabled")
+    approved = ReferenceChange.objects.filter(
+        state=ChangeState.APPROVED, kind__in=[ChangeKind.FACTOR, ChangeKind.METHODOLOGY]
+    )
+    for change in approved.order_by("pk"):
+        model: type[EmissionFactor] | type[Methodology] = (
+            EmissionFactor if change.kind == ChangeKind.FACTOR else Methodology
+        )
+        added = model.objects.filter(pk=change.applied_row_id).first()
+        values = values_of(change)
+        if added is None or values is None:
+            problems.append(
+                f"reference change {change.pk}: the row it added ({change.applied_row_id}) is missing"
+            )
+            continue
+        different = [name for name, value in asdict(values).items() if getattr(added, name) != value]
+        if different:
+            problems.append(
+                f"reference change {change.pk}: row {added.pk} differs from what was approved in {', '.join(different)}"
+            )
+    return problems

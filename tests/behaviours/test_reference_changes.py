@@ -276,3 +276,31 @@ def test_a_new_factor_row_is_version_one(reference, make_staff) -> None:  # type
     changes.approve_change(change_id=change.pk, approver=make_staff("sustainability_office"))
     added = EmissionFactor.objects.get(activity="metro", region_id="GLOBAL", valid_from=date(2030, 1, 1))
     assert (added.version, added.value_kgco2e) == (1, Decimal("0.041"))
+
+
+def test_check_ledger_finds_a_change_decided_by_its_proposer_and_a_disabled_guard(
+    reference, make_staff
+) -> None:  # type: ignore[no-untyped-def]
+    from carbon_accounts.integrity import check_ledger
+
+    approved = propose_metro(make_staff("sustainability_office"))
+    changes.approve_change(change_id=approved.pk, approver=make_staff("sustainability_office"))
+    waiting = changes.propose_caps_change(
+        proposer=make_staff("sustainability_office"),
+        behaviour="commute_walk",
+        values=changes.CapsValues(None, 2),
+        reason="fewer walks",
+    )
+    assert not [p for p in check_ledger() if "reference change" in p]
+    # What an owner of the database could still do: drop the guards, then decide alone.
+    run_sql("SET CONSTRAINTS ALL IMMEDIATE", [])
+    run_sql("ALTER TABLE behaviours_referencechange DROP CONSTRAINT change_decided_by_another_person", [])
+    run_sql("ALTER TABLE behaviours_referencechange DISABLE TRIGGER reference_change_kept", [])
+    run_sql(
+        "UPDATE behaviours_referencechange SET state = 'refused', decided_by_id = proposed_by_id, "
+        "decided_at = now(), decision_reason = 'alone' WHERE id = %s",
+        [waiting.pk],
+    )
+    problems = check_ledger()
+    assert f"reference change {waiting.pk} was decided by the person who proposed it" in problems
+    assert "the trigger that keeps reference changes as written is missing or disabled" in problems
