@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from behaviours.models import ChangeState, EmissionFactor, ReferenceChange
+from behaviours.models import Behaviour, ChangeState, EmissionFactor, ReferenceChange
 from rewards.models import PointsRule
 from tests.conftest import sign_in_staff
 
@@ -186,3 +186,36 @@ def test_an_operator_proposes_their_lines_points_rule_and_another_operator_appro
     post(second, f"/staff/changes/{change.pk}/", {"decision": "approve", "reason": ""})
     rule = PointsRule.objects.get(line=bank, behaviour_code="", superseded_at__isnull=True)
     assert (rule.grams_per_point, rule.daily_cap, rule.version) == (20, 400, 2)
+
+
+def test_the_admin_changes_no_reference_data_and_shows_changes_read_only(
+    reference, make_staff, django_user_model
+) -> None:  # type: ignore[no-untyped-def]
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    proposer = signed_in(make_staff("sustainability_office"))
+    post(proposer, "/staff/changes/new/factor/", factor_form())
+    change = ReferenceChange.objects.get()
+    root = django_user_model.objects.create_superuser("root@test.example", "root@test.example", "x-Secret-1")
+    TOTP.activate(root, generate_totp_secret())
+    admin = signed_in(root)
+    assert "metro@GLOBAL@2025-01-01" in get(admin, "/admin/behaviours/referencechange/")
+    for path in (
+        "/admin/behaviours/referencechange/add/",
+        f"/admin/behaviours/referencechange/{change.pk}/delete/",
+        "/admin/behaviours/emissionfactor/add/",
+        "/admin/rewards/pointsrule/add/",
+    ):
+        assert admin.get(path, secure=True).status_code == 403, path
+    assert (
+        post(admin, f"/admin/behaviours/referencechange/{change.pk}/change/", {"reason": "x"}).status_code
+        == 403
+    )
+    walk = Behaviour.objects.get(code="commute_walk")
+    page = get(admin, f"/admin/behaviours/behaviour/{walk.pk}/change/")
+    assert 'name="max_quantity_per_day"' not in page and 'name="max_events_per_day"' not in page
+    change.refresh_from_db()
+    assert (
+        change.reason == "DESNZ corrected the London Underground factor"
+        and change.state == ChangeState.PROPOSED
+    )
