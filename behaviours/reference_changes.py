@@ -570,7 +570,7 @@ def changes_by_two_people() -> list[str]:
         model: type[EmissionFactor] | type[Methodology] = (
             EmissionFactor if change.kind == ChangeKind.FACTOR else Methodology
         )
-        added = model.objects.filter(pk=change.applied_row_id).first()
+        added = model.objects.filter(pk=change.applied_row_id or 0).first()
         values = values_of(change)
         if added is None or values is None:
             problems.append(

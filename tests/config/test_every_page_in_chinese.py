@@ -150,6 +150,7 @@ def waiting_and_decided_changes(people):  # type: ignore[no-untyped-def]
     office = people["office"]
     second = people["operator"]
     factor = EmissionFactor.objects.filter(activity="metro", superseded_at__isnull=True).first()
+    assert factor is not None
     waiting = changes.propose_factor_change(
         proposer=office,
         activity=factor.activity,
