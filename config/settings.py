@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "behaviours",
     "exchange_bridge",
     "engagement",
+    "neutrality",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NeutralityConfig(AppConfig):
+    name = "neutrality"
+    verbose_name = _("Carbon neutrality")
+
+    def ready(self) -> None:
+        from carbon_accounts import demo as ledger_demo
+        from config.navigation import register
+        from neutrality import demo
+
+        ledger_demo.register_hook(demo.set_up_demo_neutrality)
+        register(url_name="neutrality", label=_("Carbon neutrality"), audience="staff", order=94)

@@ -1,0 +1,2 @@
+def set_up_demo_neutrality(stdout=None):  # placeholder
+    return None
