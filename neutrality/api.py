@@ -47,7 +47,9 @@ class ActivityRowInput(serializers.Serializer):
 
 
 class ActivityRowsInput(StrictSerializer):
-    rows = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_ROWS)
+    rows = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), min_length=1, max_length=MAX_ROWS
+    )
 
 
 class RowResultOutput(serializers.Serializer):
@@ -178,7 +180,9 @@ class NeutralityYears(APIView):
 
 
 class CreditOutput(serializers.Serializer):
-    origin = serializers.ChoiceField(choices=["exchange", "registry"], help_text="Where the credits were retired.")
+    origin = serializers.ChoiceField(
+        choices=["exchange", "registry"], help_text="Where the credits were retired."
+    )
     registry = serializers.CharField()
     project = serializers.CharField()
     serial_start = serializers.CharField()
