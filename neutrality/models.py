@@ -223,7 +223,7 @@ class QualityLabel(models.TextChoices):
     EXCHANGE_CERTIFIED = "exchange_certified", _("certified by the exchange")
     ICVCM_CCP = "icvcm_ccp", _("ICVCM Core Carbon Principles (CCP)")
     CORSIA = "corsia", _("CORSIA eligible")
-    NONE = "none", _("none")
+    NONE = "none", _("no quality label")
 
 
 class CreditRetirement(models.Model):

@@ -154,7 +154,7 @@ class Migration(migrations.Migration):
                 ('vintage', models.PositiveSmallIntegerField(verbose_name='vintage')),
                 ('kind', models.CharField(choices=[('avoidance', 'avoidance or reduction'), ('removal', 'removal')], max_length=16, verbose_name='type')),
                 ('durability', models.CharField(choices=[('not_applicable', 'not applicable (avoidance)'), ('short', 'under 100 years (forests, soils)'), ('long', '100 years or more (geological storage, mineralisation)')], max_length=16, verbose_name='durability')),
-                ('quality_label', models.CharField(choices=[('exchange_certified', 'certified by the exchange'), ('icvcm_ccp', 'ICVCM Core Carbon Principles (CCP)'), ('corsia', 'CORSIA eligible'), ('none', 'none')], max_length=24, verbose_name='quality label')),
+                ('quality_label', models.CharField(choices=[('exchange_certified', 'certified by the exchange'), ('icvcm_ccp', 'ICVCM Core Carbon Principles (CCP)'), ('corsia', 'CORSIA eligible'), ('none', 'no quality label')], max_length=24, verbose_name='quality label')),
                 ('retired_on', models.DateField(verbose_name='retired on')),
                 ('beneficiary', models.CharField(max_length=200, verbose_name='beneficiary')),
                 ('recorded_by', models.CharField(blank=True, default='', max_length=150, verbose_name='recorded by')),
