@@ -202,6 +202,12 @@ def _quantified(item: ActivityInput) -> dict[str, Any]:
     }
 
 
+def printable(text: str) -> str:
+    """Text echoed back in a result, without the control characters (NUL among them) and lone
+    surrogates a JSON column cannot hold."""
+    return "".join(character for character in text if character.isprintable())
+
+
 @dataclass(frozen=True)
 class RowResult:
     row: int
@@ -246,7 +252,7 @@ def _import_one(
     batch: ActivityImport,
     today: date,
 ) -> RowResult:
-    row_ref = str(row.get("row_ref") or "")[:100] if isinstance(row, dict) else ""
+    row_ref = printable(str(row.get("row_ref") or ""))[:100] if isinstance(row, dict) else ""
     if not isinstance(row, dict):
         return RowResult(number, "", "refused", _("A row must be an object of named fields."))
     try:
@@ -329,7 +335,7 @@ def import_activity(
     sites = {site.code: site for site in Site.objects.filter(line_id=line_id).select_related("region")}
     with transaction.atomic():
         batch = ActivityImport.objects.create(
-            line_id=line_id, source=source[:200], submitted_by=submitted_by[:150], rows=len(rows)
+            line_id=line_id, source=printable(source)[:200], submitted_by=submitted_by[:150], rows=len(rows)
         )
         results = [
             _import_one(
