@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from typing import Any
 
 from django.contrib import messages
@@ -67,9 +68,11 @@ def _waterfall(balance: selectors.Balance) -> dict[str, Any]:
         ("total", _("Not covered"), 0, balance.uncovered_g),
     ]
     return {
-        "labels": [label for _kind, label, _low, _high in steps],
+        # Short lines, so a phone shows every label under its bar.
+        "labels": [textwrap.wrap(str(label), 14) for _kind, label, _low, _high in steps],
         "kinds": [kind for kind, _label, _low, _high in steps],
-        "bars": [[_t(low), _t(high)] for _kind, _label, low, high in steps],
+        # Whole tonnes of credits may pass the residual by under a tonne: the bars stop at zero.
+        "bars": [[_t(max(low, 0)), _t(max(high, 0))] for _kind, _label, low, high in steps],
         "unit": "t CO2e",
     }
 

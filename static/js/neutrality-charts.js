@@ -10,7 +10,7 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
-  const colours = {total: "#1d2a23", contribution: "#8fbf9f", credit: "#1b7f4b"};
+  const colours = {total: "#5b6b62", contribution: "#a8d5b5", credit: "#1b7f4b"};
   const waterfall = read("waterfall-data");
   const waterfallCanvas = document.getElementById("waterfall-chart");
   if (waterfall && waterfallCanvas) {
@@ -29,7 +29,7 @@
         responsive: true,
         maintainAspectRatio: false,
         plugins: {legend: {display: false}},
-        scales: {x: {beginAtZero: true, ticks: {maxTicksLimit: 4}}, y: {ticks: {autoSkip: false}}}
+        scales: {x: {beginAtZero: true, ticks: {maxTicksLimit: 3}}, y: {ticks: {autoSkip: false, font: {size: 11}}}}
       }
     });
   }
