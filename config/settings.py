@@ -337,6 +337,9 @@ LOGGING = {
         "django.server": {"handlers": [], "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "httpx": {"level": "WARNING"},
+        # PDF statements: WeasyPrint and fontTools report each layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 REQUEST_LOG_JSON = not DEBUG
