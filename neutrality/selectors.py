@@ -302,9 +302,13 @@ class EcosystemYear:
     goal_cumulative_g: int | None  # the straight-line share of the goal reached by this year
 
 
+def ecosystem_goal() -> EcosystemGoal | None:
+    return EcosystemGoal.objects.first()
+
+
 def ecosystem(*, up_to: int) -> tuple[EcosystemGoal | None, list[EcosystemYear]]:
     """Customers' reductions (Scope 3+) per year and cumulated against their own goal."""
-    goal = EcosystemGoal.objects.first()
+    goal = ecosystem_goal()
     first = goal.start_year if goal is not None else min(years() or [up_to])
     last = max(up_to, goal.target_year if goal is not None else up_to)
     rows = []

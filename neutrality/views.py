@@ -335,7 +335,7 @@ def targets(request: HttpRequest) -> HttpResponse:
     access = _group_wide(_access(request))
     kind = request.POST.get("form")
     target_form = TargetForm(request.POST if kind == "target" else None, prefix="target")
-    goal = selectors.ecosystem(up_to=2000)[0]
+    goal = selectors.ecosystem_goal()
     goal_form = EcosystemGoalForm(
         request.POST if kind == "goal" else None,
         prefix="goal",

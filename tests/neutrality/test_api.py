@@ -117,4 +117,10 @@ def test_group_figures_are_for_the_office_and_auditors_only(
     refused = client.post(
         ROWS, {"rows": [row("e2", "sh-branches", "electricity", "1", "kWh")]}, "application/json", secure=True
     )
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.json()["message"] == "Auditors read; they do not import."
+    client.logout()
+    sign_in_staff(client, make_staff("line_operator", line=reference["life"]))
+    other_line = client.post(
+        ROWS, {"rows": [row("e3", "sh-branches", "electricity", "1", "kWh")]}, "application/json", secure=True
+    )
+    assert other_line.status_code == 403 and not ActivityRow.objects.filter(row_ref="e3").exists()
