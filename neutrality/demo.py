@@ -13,8 +13,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from behaviours.models import EmissionFactor
-from carbon_accounts.models import BusinessLine
+from behaviours import selectors as behaviour_selectors
+from carbon_accounts import selectors as ledger_selectors
 from neutrality import selectors, services
 from neutrality.models import CreditKind, CreditRetirement, Durability, QualityLabel, TargetScope
 
@@ -112,9 +112,9 @@ def _unit(activity: str) -> str:
 
 
 def set_up_demo_neutrality(stdout: Any = None) -> None:
-    if not EmissionFactor.objects.filter(activity="natural_gas_combustion").exists():
+    if not behaviour_selectors.current_factors().filter(activity="natural_gas_combustion").exists():
         return  # no reference data loaded
-    lines = {line.code: line for line in BusinessLine.objects.all()}
+    lines = {line.code: line for line in ledger_selectors.business_lines()}
     if not all(code in lines for code, *_rest in SITES):
         return
     for code, site, name_en, name_zh, region, kind in SITES:

@@ -25,6 +25,7 @@ REQUIRED = ("row_ref", "site", "activity", "period", "quantity", "unit")
 # A year of a group's activity is a few thousand rows; the bounds keep a wrong file cheap.
 MAX_ROWS = 20_000
 MAX_BYTES = 10 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 
 
 class FileRefused(ValueError):
@@ -81,6 +82,14 @@ def read(name: str, content: bytes) -> list[dict[str, str]]:
 def _xlsx_table(content: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
 
+    try:
+        # An XLSX is a zip: its parts are measured unpacked before anything reads them.
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(part.file_size for part in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise FileRefused(_("The XLSX file cannot be read.")) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileRefused(_("The XLSX file is larger than 100 MB unpacked; split it."))
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):

@@ -53,7 +53,7 @@ def parse_period(text: str, *, today: date) -> tuple[date, date]:
     if match is None:
         raise NeutralityError(
             _("The period %(text)r is not a year (2025), a month (2025-03) or a quarter (2025-Q2).")
-            % {"text": text}
+            % {"text": text[:30]}
         )
     year = int(match[1])
     if not 2000 <= year <= 2100:
@@ -138,13 +138,13 @@ def read_activity(row: dict[str, Any], *, sites: dict[str, Site], today: date) -
     site = sites.get(_field(row, "site"))
     if site is None:
         raise NeutralityError(
-            _("There is no site %(site)r in this business line.") % {"site": _field(row, "site")}
+            _("There is no site %(site)r in this business line.") % {"site": _field(row, "site")[:60]}
         )
     activity = catalogue.ACTIVITIES.get(_field(row, "activity"))
     if activity is None:
         raise NeutralityError(
             _("Unknown activity %(activity)r; use one of: %(known)s.")
-            % {"activity": _field(row, "activity"), "known": ", ".join(catalogue.ACTIVITIES)}
+            % {"activity": _field(row, "activity")[:60], "known": ", ".join(catalogue.ACTIVITIES)}
         )
     start, end = parse_period(_field(row, "period"), today=today)
     quantity = parse_amount(_field(row, "quantity"), name="quantity")
@@ -154,7 +154,7 @@ def read_activity(row: dict[str, Any], *, sites: dict[str, Site], today: date) -
     if unit.lower() != activity.unit.lower():
         raise NeutralityError(
             _("%(activity)s is counted in %(unit)s, not %(sent)r.")
-            % {"activity": activity.code, "unit": activity.unit, "sent": unit}
+            % {"activity": activity.code, "unit": activity.unit, "sent": unit[:30]}
         )
     certified_text = _field(row, "certified_kwh")
     certified = parse_amount(certified_text, name="certified_kwh") if certified_text else Decimal(0)

@@ -201,3 +201,16 @@ def test_two_offices_retiring_at_once_never_take_a_year_past_its_residual(load) 
         thread.join()
     assert sorted(outcomes) == ["refused", "retired"]
     assert selectors.retired_tonnes(year=2023) == 40
+
+
+def test_check_ledger_reports_a_year_whose_correction_left_its_credits_above_the_residual(load) -> None:  # type: ignore[no-untyped-def]
+    from carbon_accounts.integrity import check_ledger
+
+    load("bank", [row("e2023", "bj-branches", "electricity", "100000", "kWh", period="2023")])
+    services.record_registry_credit(year=2023, credit=credit("A", 64))
+    assert check_ledger() == []
+    load(
+        "bank",
+        [row("e2023-fix", "bj-branches", "electricity", "50000", "kWh", period="2023", replaces="e2023")],
+    )
+    assert check_ledger() == ["neutrality: 2023 has 64 t of credits against a residual of 31805000 g"]

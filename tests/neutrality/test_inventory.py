@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from django.db import IntegrityError, transaction
 
 from behaviours.models import EmissionFactor
-from neutrality import selectors
+from neutrality import files, selectors
 from neutrality.models import ActivityRow
 from tests.neutrality.conftest import row
 
@@ -170,3 +173,27 @@ def test_quarters_and_months_are_periods_of_their_year(load) -> None:  # type: i
     )
     # 2024 takes the 2023 East China factor, published as the latest and carried forward.
     assert q2.location_g == 550_000
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("rows.csv", b"", "The file is empty."),
+        ("rows.csv", b"row_ref,site\nx,y\n", "lacks the columns: activity, period, quantity, unit"),
+        ("rows.csv", b"row_ref,site,activity,period,quantity,unit,colour\n", "unknown columns: colour"),
+        ("rows.csv", b"\xff\xfe", "not UTF-8"),
+        ("rows.xlsx", b"not a zip", "cannot be read"),
+        ("rows.pdf", b"%PDF", "Send a .csv or .xlsx file."),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_refused_as_a_whole(name: str, content: bytes, message: str) -> None:
+    with pytest.raises(files.FileRefused, match=message):
+        files.read(name, content)
+
+
+def test_an_xlsx_that_unpacks_past_the_bound_is_refused_before_it_is_read() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"a" * (files.MAX_UNPACKED_BYTES + 1))
+    with pytest.raises(files.FileRefused, match="100 MB unpacked"):
+        files.read("rows.xlsx", buffer.getvalue())
