@@ -390,3 +390,41 @@ def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int
         .annotate(draw=draw)
         .order_by("draw", "id")[:size]
     )
+
+
+# --- For the group's inventory and neutrality balance ------------------------------------------
+
+QuantificationError = pure.QuantificationError
+FactorRow = pure.FactorRow
+
+
+def factor_on(*, activity: str, region: str, day: date) -> pure.FactorRow:
+    """The current factor row of an activity valid on a day, found on the region chain as a
+    record's factors are; no row raises QuantificationError naming what is missing."""
+    snapshot = reference()
+    chain = pure.region_chain(region, snapshot.parents)
+    return pure.resolve_factor(snapshot.factors.get(activity, []), activity=activity, chain=chain, day=day)
+
+
+def _accepted_reduction_g(*, year: int, audience: str, line_id: int | None) -> int:
+    from django.db.models import Sum
+
+    records = BehaviourRecord.objects.filter(
+        status=RecordStatus.ACCEPTED,
+        occurred_on__gte=date(year, 1, 1),
+        occurred_on__lte=date(year, 12, 31),
+        line__audience=audience,
+    )
+    if line_id is not None:
+        records = records.filter(line_id=line_id)
+    return int(records.aggregate(grams=Sum("reduction_g"))["grams"] or 0)
+
+
+def operational_reductions_by_year(*, year: int, line_id: int | None = None) -> int:
+    """Grams reduced in a year by accepted records of employee lines (people and sites)."""
+    return _accepted_reduction_g(year=year, audience="employee", line_id=line_id)
+
+
+def ecosystem_reductions_by_year(*, year: int, line_id: int | None = None) -> int:
+    """Grams reduced in a year by accepted records of customer lines (Scope 3+)."""
+    return _accepted_reduction_g(year=year, audience="customer", line_id=line_id)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "exchange_bridge",
     "engagement",
     "verification",
+    "neutrality",
 ]
 
 MIDDLEWARE = [
@@ -338,6 +339,9 @@ LOGGING = {
         "django.server": {"handlers": [], "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "httpx": {"level": "WARNING"},
+        # PDF statements: WeasyPrint and fontTools report each layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 REQUEST_LOG_JSON = not DEBUG

@@ -1,11 +1,13 @@
-"""Reads of filings that other pages share."""
+"""Reads of filings and exchange retirements that other pages and apps share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from exchange_bridge.models import BatchState, FilingItem
+from django.utils import timezone
+
+from exchange_bridge.models import BatchState, FilingItem, Retirement
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,47 @@ def filings_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFiling]
 
 def filings_of_record(*, record_id: int) -> list[RecordFiling]:
     return filings_of_records(record_ids=[record_id]).get(record_id, [])
+
+
+@dataclass(frozen=True)
+class RetiredBlock:
+    """Certified tonnes retired at an exchange, with the serial block the exchange returned."""
+
+    retirement_id: int
+    reference: str
+    line_id: int
+    line_code: str
+    tonnes: int
+    serial_start: str
+    serial_end: str
+    retired_on: date
+    beneficiary: str
+    purpose: str
+
+
+def _block(retirement: Retirement) -> RetiredBlock:
+    return RetiredBlock(
+        retirement_id=retirement.pk,
+        reference=retirement.retirement_ref,
+        line_id=retirement.line_id,
+        line_code=retirement.line.code,
+        tonnes=retirement.tonnes,
+        serial_start=retirement.serial_start,
+        serial_end=retirement.serial_end,
+        retired_on=timezone.localdate(retirement.created_at),
+        beneficiary=retirement.beneficiary,
+        purpose=retirement.purpose,
+    )
+
+
+def retired_blocks(*, exclude_ids: set[int] | None = None) -> list[RetiredBlock]:
+    """Every retirement, newest first; `exclude_ids` leaves out those already accounted for."""
+    retirements = Retirement.objects.select_related("line").order_by("-created_at", "-id")
+    if exclude_ids:
+        retirements = retirements.exclude(pk__in=exclude_ids)
+    return [_block(retirement) for retirement in retirements]
+
+
+def retired_block(*, retirement_id: int) -> RetiredBlock | None:
+    retirement = Retirement.objects.select_related("line").filter(pk=retirement_id).first()
+    return _block(retirement) if retirement is not None else None
