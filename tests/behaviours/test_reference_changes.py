@@ -25,7 +25,14 @@ def run_sql(statement: str, parameters: list[int]) -> None:
 
 
 def metro_factor() -> EmissionFactor:
-    return EmissionFactor.objects.get(activity="metro", region_id="GLOBAL", superseded_at__isnull=True)
+    # The current row of the latest period (the reference data also keeps an earlier period's).
+    factor = (
+        EmissionFactor.objects.filter(activity="metro", region_id="GLOBAL", superseded_at__isnull=True)
+        .order_by("-valid_from")
+        .first()
+    )
+    assert factor is not None
+    return factor
 
 
 def new_metro_values(value: str = "0.03000") -> changes.FactorValues:
@@ -96,7 +103,13 @@ def test_an_approved_factor_change_adds_a_version_and_leaves_the_old_row_as_it_w
     old_row = metro_factor()
     old_values = model_to_dict(old_row)
     change = propose_metro(make_staff("sustainability_office"))
-    assert EmissionFactor.objects.filter(activity="metro", region_id="GLOBAL").count() == 1  # nothing yet
+    current = metro_factor()
+    assert (
+        EmissionFactor.objects.filter(
+            activity="metro", region_id="GLOBAL", valid_from=current.valid_from
+        ).count()
+        == 1
+    )  # nothing yet
     approved = changes.approve_change(
         change_id=change.pk, approver=make_staff("sustainability_office"), note="checked against DESNZ"
     )
