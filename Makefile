@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 MANAGE := $(PY) manage.py
 
-.PHONY: install run test lint types pytest bench lock stop clean browser
+.PHONY: install run test lint types pytest bench lock stop clean browser pdf
 
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(INSTALLED): requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	@touch $(INSTALLED)
 
-install: $(INSTALLED) browser
+install: $(INSTALLED) browser pdf
 
 # Debian's Chromium (and a CJK font, so Chinese pages render) for the page tests;
 # Playwright never downloads a browser of its own.
@@ -23,8 +23,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "Install Debian's chromium and fonts-noto-cjk (sudo apt-get install chromium fonts-noto-cjk) for the browser tests." >&2; exit 1; fi; }
 
+# WeasyPrint writes the annual neutrality statement as PDF with Debian's Pango (the CJK font
+# for its Chinese comes with `browser`).
+pdf: $(INSTALLED)
+	@$(PY) -c "import weasyprint" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null; \
+	  else echo "Install Debian's Pango (sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) for the PDF statements." >&2; exit 1; fi; }
+
 # Sets up and starts the whole platform; Ctrl-C stops it all.
-run: $(INSTALLED)
+run: $(INSTALLED) pdf
 	$(PY) -m config.embedded start
 	$(MANAGE) compile_translations
 	$(MANAGE) migrate --noinput

@@ -2,14 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from behaviours import services
-from behaviours.models import Behaviour, BehaviourRecord, EmissionFactor, Methodology, RecordStatus, Region
-from behaviours.reference import add_factor_version
+from behaviours.models import (
+    Behaviour,
+    BehaviourRecord,
+    EmissionFactor,
+    Methodology,
+    RecordStatus,
+    ReferenceChange,
+    Region,
+)
 
 
 @admin.register(Region)
@@ -31,38 +37,15 @@ class BehaviourAdmin(admin.ModelAdmin):
     )
     list_filter = ("audience", "category")
     search_fields = ("code", "name_en", "name_zh")
-
-
-class FactorVersionForm(forms.ModelForm):
-    class Meta:
-        model = EmissionFactor
-        fields = [
-            "activity",
-            "region",
-            "valid_from",
-            "valid_to",
-            "value_kgco2e",
-            "per_unit",
-            "gwp_basis",
-            "dataset",
-            "source_ref",
-            "licence",
-            "status",
-            "note",
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("dataset") or not data.get("source_ref"):
-            raise forms.ValidationError("A new factor version needs its dataset and source reference.")
-        return data
+    # Limits and default points change by two people, on the reference changes page.
+    readonly_fields = ("max_quantity_per_day", "max_events_per_day", "points_per_event")
 
 
 @admin.register(EmissionFactor)
 class EmissionFactorAdmin(admin.ModelAdmin):
-    """Factors are added as new versions with their source; a saved row is never edited."""
+    """Read-only: a factor changes by a proposal that a second staff member approves (the
+    reference changes page), which adds a new version; a saved row is never edited."""
 
-    form = FactorVersionForm
     list_display = (
         "activity",
         "region",
@@ -77,22 +60,14 @@ class EmissionFactorAdmin(admin.ModelAdmin):
     )
     list_filter = ("activity", "region", "status", "licence")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def save_model(self, request: HttpRequest, obj: EmissionFactor, form: Any, change: bool) -> None:
-        data = dict(form.cleaned_data)
-        saved = add_factor_version(
-            activity=data.pop("activity"),
-            region=data.pop("region").code,
-            valid_from=data.pop("valid_from"),
-            **data,
-        )
-        obj.pk = saved.pk
-        messages.info(request, f"{saved} added; records computed earlier keep the rows they used.")
 
 
 @admin.register(Methodology)
@@ -164,3 +139,30 @@ class BehaviourRecordAdmin(admin.ModelAdmin):
                 )
             except services.RecordRefused as refusal:
                 self.message_user(request, f"record {record.pk}: {refusal.message}", messages.ERROR)
+
+
+@admin.register(ReferenceChange)
+class ReferenceChangeAdmin(admin.ModelAdmin):
+    """Read-only: proposed and decided on the reference changes page, by two people; kept as written."""
+
+    list_display = (
+        "id",
+        "kind",
+        "subject",
+        "state",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("kind", "state")
+    search_fields = ("subject", "reason", "decision_reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

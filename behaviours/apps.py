@@ -7,13 +7,14 @@ class BehavioursConfig(AppConfig):
     verbose_name = _("Behaviours and emission factors")
 
     def ready(self) -> None:
-        from behaviours import demo, entries, integrity
+        from behaviours import demo, entries, integrity, reference_changes
         from carbon_accounts import demo as ledger_demo
         from carbon_accounts import integrity as ledger_integrity
         from config import personal_entries
         from config.navigation import register
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
+        ledger_integrity.register(reference_changes.changes_by_two_people)
         personal_entries.register(kind="behaviour_record", reader=entries.records)
         personal_entries.register(kind="record_reversal", reader=entries.reversals)
         ledger_demo.register_hook(demo.record_demo_activity)
@@ -27,6 +28,7 @@ class BehavioursConfig(AppConfig):
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
+        register(url_name="reference_changes", label=_("Reference changes"), audience="staff", order=95)
         # The lots are records: points about to lapse are worked out here and shown on rewards' pages.
         from behaviours import points_lots
         from config import panels

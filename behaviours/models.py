@@ -7,6 +7,8 @@ A record keeps the exact rows it was computed from, so a new version never chang
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -400,3 +402,94 @@ class SavedRoute(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChangeKind(models.TextChoices):
+    FACTOR = "factor", _("emission factor")
+    METHODOLOGY = "methodology", _("methodology")
+    CAPS = "caps", _("daily limits of a behaviour")
+    POINTS_RULE = "points_rule", _("points rule")
+
+
+class ChangeState(models.TextChoices):
+    PROPOSED = "proposed", _("waiting for a second person")
+    APPROVED = "approved", _("approved and applied")
+    REFUSED = "refused", _("refused")
+
+
+class ReferenceChange(models.Model):
+    """A change of reference data (a factor, a methodology, a behaviour's daily limits, a points
+    rule): proposed by one staff member with a reason, decided by another.
+
+    Kept as written: a trigger (migration 0010) refuses deleting a change, editing what was
+    proposed, and deciding it twice; the database refuses a decision by the proposer.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ChangeKind.choices)
+    # What is changed, as auditors name it: activity@region@valid_from, a behaviour's code,
+    # line/behaviour for a points rule.
+    subject = models.CharField(_("subject"), max_length=200)
+    key = models.JSONField(_("key"), encoder=DjangoJSONEncoder)
+    line = models.ForeignKey(
+        BusinessLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("business line"),
+    )
+    # The version in force when the change was proposed (none for a new row); approving checks
+    # it is still the one in force, so a change is never applied over another it did not see.
+    current_row_id = models.BigIntegerField(_("row in force when proposed"), null=True, blank=True)
+    before = models.JSONField(_("values in force"), encoder=DjangoJSONEncoder, default=dict, blank=True)
+    after = models.JSONField(_("proposed values"), encoder=DjangoJSONEncoder)
+    reason = models.CharField(_("reason"), max_length=500)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    proposed_at = models.DateTimeField(_("proposed"), auto_now_add=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=ChangeState.choices, default=ChangeState.PROPOSED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True, default="")
+    # The row the approval added (the new factor, methodology or points rule version).
+    applied_row_id = models.BigIntegerField(_("row added"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reference change")
+        verbose_name_plural = _("reference changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="change_decided_by_another_person",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="proposed") & Q(decided_by__isnull=True) & Q(decided_at__isnull=True))
+                | (
+                    Q(state__in=["approved", "refused"])
+                    & Q(decided_by__isnull=False)
+                    & Q(decided_at__isnull=False)
+                ),
+                name="change_decision_complete",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="change_has_a_reason"),
+            models.CheckConstraint(
+                condition=~Q(state="refused") | ~Q(decision_reason=""), name="refusal_has_a_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject"], condition=Q(state="proposed"), name="one_open_change_per_subject"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "proposed_at"], name="change_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} ({self.state})"

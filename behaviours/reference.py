@@ -153,11 +153,12 @@ def _add_version(
     values: Mapping[str, object],
     report: LoadReport,
     table: str,
-) -> None:
-    """Leave an unchanged row alone; otherwise supersede it and add the next version."""
+) -> EmissionFactor | Methodology:
+    """Leave an unchanged row alone; otherwise supersede it and add the next version. Returns
+    the row now in force."""
     current = model.objects.select_for_update().filter(**key, superseded_at__isnull=True).first()  # type: ignore[attr-defined]
     if current is not None and all(getattr(current, name) == value for name, value in values.items()):
-        return
+        return current  # type: ignore[no-any-return]
     version = 1
     if current is not None:
         version = current.version + 1
@@ -165,20 +166,34 @@ def _add_version(
         report.count(report.new_versions, table)
     else:
         report.count(report.created, table)
-    model.objects.create(**key, **values, version=version)  # type: ignore[attr-defined]
+    return model.objects.create(**key, **values, version=version)  # type: ignore[attr-defined,no-any-return]
 
 
 @transaction.atomic
 def add_factor_version(*, activity: str, region: str, valid_from: date, **values: object) -> EmissionFactor:
-    """A new version of one factor (from the admin): supersedes the current one, edits nothing."""
-    report = LoadReport()
-    _add_version(
+    """A new version of one factor: supersedes the current one, edits nothing."""
+    row = _add_version(
         EmissionFactor,
         {"activity": activity, "region_id": region, "valid_from": valid_from},
         values,
-        report,
-        "f",
+        LoadReport(),
+        "emission factors",
     )
-    return EmissionFactor.objects.get(
-        activity=activity, region_id=region, valid_from=valid_from, superseded_at__isnull=True
+    assert isinstance(row, EmissionFactor)
+    return row
+
+
+@transaction.atomic
+def add_methodology_version(
+    *, behaviour: str, region: str, valid_from: date, **values: object
+) -> Methodology:
+    """A new version of one methodology: supersedes the current one, edits nothing."""
+    row = _add_version(
+        Methodology,
+        {"behaviour_id": behaviour, "region_id": region, "valid_from": valid_from},
+        values,
+        LoadReport(),
+        "methodologies",
     )
+    assert isinstance(row, Methodology)
+    return row

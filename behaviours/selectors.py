@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from behaviours import quantify as pure
 from behaviours.badges import DayFigures
@@ -20,6 +21,7 @@ from behaviours.models import (
     RecordStatus,
     Region,
 )
+from carbon_accounts.models import EntryKind
 
 
 def region_parents() -> dict[str, str | None]:
@@ -302,3 +304,223 @@ def contributions(
         .values_list("account_id", "records", "grams")
     )
     return [AccountContribution(account_id, records, int(grams or 0)) for account_id, records, grams in rows]
+
+
+# --- What a verifier traces ---------------------------------------------------------------
+# A record's factor rows, methodology and ledger posting are read only through these, so the
+# pages built on them do not depend on how a record keeps them.
+
+
+@dataclass(frozen=True)
+class RecordFactorRow:
+    """A factor row a record was computed with, and its role in the method (a or b)."""
+
+    role: str
+    factor: EmissionFactor
+
+
+def factor_rows_of(*, record_id: int) -> list[RecordFactorRow]:
+    return factor_rows_of_records(record_ids=[record_id]).get(record_id, [])
+
+
+def factor_rows_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFactorRow]]:
+    rows: dict[int, list[RecordFactorRow]] = {}
+    found = BehaviourRecord.objects.filter(pk__in=record_ids, basis__isnull=False).select_related(
+        "basis__factor_a", "basis__factor_b"
+    )
+    for record in found.only("pk", "basis"):
+        assert record.basis is not None
+        rows[record.pk] = [
+            RecordFactorRow(role, factor)
+            for role, factor in (("a", record.basis.factor_a), ("b", record.basis.factor_b))
+            if factor is not None
+        ]
+    return rows
+
+
+def methodology_of(*, record_id: int) -> Methodology | None:
+    return methodologies_of_records(record_ids=[record_id]).get(record_id)
+
+
+def methodologies_of_records(*, record_ids: list[int]) -> dict[int, Methodology]:
+    records = BehaviourRecord.objects.filter(pk__in=record_ids, basis__isnull=False)
+    return {
+        record.pk: record.basis.methodology  # type: ignore[union-attr]
+        for record in records.select_related("basis__methodology").only("pk", "basis")
+    }
+
+
+@dataclass(frozen=True)
+class LedgerTraceLine:
+    """One movement a record caused: its entry on the person's sub-ledger, or a movement of the
+    general-ledger posting that carries it (summed with the other entries of that posting)."""
+
+    reference: str
+    posted_at: datetime
+    kind: str
+    unit: str
+    amount: int
+    debit: str
+    credit: str
+    reverses: str  # the reference of the entry this one takes back, or ""
+
+
+def record_ledger_trace(*, record_id: int) -> list[LedgerTraceLine]:
+    return record_ledger_traces(record_ids=[record_id]).get(record_id, [])
+
+
+def _entry_lines(
+    reference: str, posted_at: datetime, kind: str, account: str, grams: int, points: int, reverses: str
+) -> list[LedgerTraceLine]:
+    amounts = (("gCO2e", grams), ("points", points))
+    return [
+        LedgerTraceLine(reference, posted_at, kind, unit, abs(amount), *sides, reverses)
+        for unit, amount in amounts
+        if amount
+        for sides in [("", account) if amount > 0 else (account, "")]
+    ]
+
+
+def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTraceLine]]:
+    from carbon_accounts import selectors as ledger
+
+    found = list(
+        BehaviourRecord.objects.filter(pk__in=record_ids, posting__isnull=False)
+        .select_related("reversal")
+        .only("pk", "account_id", "reduction_g", "points", "posting_id", "created_at", "decided_at")
+    )
+    reversals = {record.pk: getattr(record, "reversal", None) for record in found}
+    posting_ids = [record.posting_id for record in found if record.posting_id is not None]
+    posting_ids += [reversal.posting_id for reversal in reversals.values() if reversal is not None]
+    movements = ledger.movements_of_postings(posting_ids=posting_ids)
+
+    def posting_lines(posting_id: int, reverses: str) -> list[LedgerTraceLine]:
+        return [
+            LedgerTraceLine(
+                gettext("posting #%(posting)s (%(entries)s entries) · transfer #%(transfer)s")
+                % {"posting": m.posting_id, "entries": m.entries, "transfer": m.transfer_id},
+                m.created_at,
+                m.kind,
+                m.unit,
+                m.amount,
+                m.debit,
+                m.credit,
+                reverses,
+            )
+            for m in movements.get(posting_id, [])
+        ]
+
+    traces: dict[int, list[LedgerTraceLine]] = {}
+    for record in found:
+        account = gettext("personal account #%(account)s") % {"account": record.account_id}
+        reference = gettext("record #%(record)s") % {"record": record.pk}
+        lines = _entry_lines(
+            reference,
+            record.decided_at or record.created_at,
+            EntryKind.BEHAVIOUR_RECORD,
+            account,
+            record.reduction_g,
+            record.points,
+            "",
+        )
+        assert record.posting_id is not None
+        lines += posting_lines(record.posting_id, "")
+        reversal = reversals[record.pk]
+        if reversal is not None:
+            lines += _entry_lines(
+                gettext("reversal of record #%(record)s") % {"record": record.pk},
+                reversal.created_at,
+                EntryKind.RECORD_REVERSAL,
+                account,
+                reversal.reduction_g,
+                reversal.points,
+                reference,
+            )
+            lines += posting_lines(reversal.posting_id, reference)
+        traces[record.pk] = lines
+    return traces
+
+
+_VERIFIED_WITH = (
+    "behaviour",
+    "line",
+    "account",
+    "region",
+    "basis__methodology",
+    "basis__factor_a",
+    "basis__factor_b",
+)
+
+
+def records_for_verification(*, record_ids: list[int]) -> list[BehaviourRecord]:
+    return list(
+        BehaviourRecord.objects.filter(pk__in=record_ids).select_related(*_VERIFIED_WITH).order_by("id")
+    )
+
+
+def _sampling_population(*, line_id: int, start: date, end: date) -> QuerySet[BehaviourRecord]:
+    """The records behind a line's reductions of a period: accepted, with grams."""
+    return BehaviourRecord.objects.filter(
+        line_id=line_id,
+        occurred_on__gte=start,
+        occurred_on__lte=end,
+        status=RecordStatus.ACCEPTED,
+        reduction_g__gt=0,
+    )
+
+
+def sampling_population_size(*, line_id: int, start: date, end: date) -> int:
+    return _sampling_population(line_id=line_id, start=start, end=end).count()
+
+
+def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int) -> list[BehaviourRecord]:
+    """A reproducible random sample: each record is ranked by md5("<seed>:<record id>") and the
+    lowest `size` are taken. Anyone holding the population's ids can redraw it without us."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import MD5, Cast, Concat
+
+    draw = MD5(Concat(Value(f"{seed}:"), Cast("id", output_field=CharField()), output_field=CharField()))
+    return list(
+        _sampling_population(line_id=line_id, start=start, end=end)
+        .select_related(*_VERIFIED_WITH)
+        .annotate(draw=draw)
+        .order_by("draw", "id")[:size]
+    )
+
+
+# --- For the group's inventory and neutrality balance ------------------------------------------
+
+QuantificationError = pure.QuantificationError
+FactorRow = pure.FactorRow
+
+
+def factor_on(*, activity: str, region: str, day: date) -> pure.FactorRow:
+    """The current factor row of an activity valid on a day, found on the region chain as a
+    record's factors are; no row raises QuantificationError naming what is missing."""
+    snapshot = reference()
+    chain = pure.region_chain(region, snapshot.parents)
+    return pure.resolve_factor(snapshot.factors.get(activity, []), activity=activity, chain=chain, day=day)
+
+
+def _accepted_reduction_g(*, year: int, audience: str, line_id: int | None) -> int:
+    from django.db.models import Sum
+
+    records = BehaviourRecord.objects.filter(
+        status=RecordStatus.ACCEPTED,
+        occurred_on__gte=date(year, 1, 1),
+        occurred_on__lte=date(year, 12, 31),
+        line__audience=audience,
+    )
+    if line_id is not None:
+        records = records.filter(line_id=line_id)
+    return int(records.aggregate(grams=Sum("reduction_g"))["grams"] or 0)
+
+
+def operational_reductions_by_year(*, year: int, line_id: int | None = None) -> int:
+    """Grams reduced in a year by accepted records of employee lines (people and sites)."""
+    return _accepted_reduction_g(year=year, audience="employee", line_id=line_id)
+
+
+def ecosystem_reductions_by_year(*, year: int, line_id: int | None = None) -> int:
+    """Grams reduced in a year by accepted records of customer lines (Scope 3+)."""
+    return _accepted_reduction_g(year=year, audience="customer", line_id=line_id)

@@ -14,7 +14,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from behaviours import reports, selectors
-from behaviours.models import EmissionFactor
+from behaviours.models import ChangeKind, EmissionFactor
+from behaviours.reference_changes import may_change
 from behaviours.staff_forms import PeriodForm, period_heading
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import Audience, StaffRoleKind
@@ -154,9 +155,14 @@ def export(request: HttpRequest) -> HttpResponse | FileResponse:
 
 @staff_page()
 def factor_versions(request: HttpRequest) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
     factors = EmissionFactor.objects.order_by("activity", "region_id", "valid_from", "version")
     return render(
         request,
         "behaviours/staff/factors.html",
-        {"factors": factors, "shows_ogl": any(f.is_open_government_licence for f in factors)},
+        {
+            "factors": factors,
+            "shows_ogl": any(f.is_open_government_licence for f in factors),
+            "may_propose": may_change(access, kind=ChangeKind.FACTOR),
+        },
     )

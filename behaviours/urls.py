@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import engagement, staff_views, statements, views
+from behaviours import change_views, engagement, staff_views, statements, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -19,4 +19,8 @@ urlpatterns = [
     path("staff/", staff_views.dashboard, name="staff_dashboard"),
     path("staff/export", staff_views.export, name="staff_export"),
     path("staff/factors/", staff_views.factor_versions, name="staff_factors"),
+    path("staff/changes/", change_views.change_queue, name="reference_changes"),
+    path("staff/changes/history/", change_views.change_history, name="reference_change_history"),
+    path("staff/changes/<int:change_id>/", change_views.change_detail, name="reference_change"),
+    path("staff/changes/new/<slug:kind_path>/", change_views.propose_change, name="propose_reference_change"),
 ]

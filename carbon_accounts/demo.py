@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from carbon_accounts import services
-from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine
+from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, StaffRole, StaffRoleKind
 
 DEMO_PASSWORD = "green-demo-2026"  # noqa: S105 - published demo credential, demo data only
 DEMO_EMAIL_DOMAIN = "demo.example"
@@ -58,6 +58,11 @@ DEMO_SIGN_INS = (
         f"admin@{DEMO_EMAIL_DOMAIN}",
         "group sustainability office (staff: sets up two-factor at first sign-in)",
     ),
+    DemoSignIn(
+        f"office@{DEMO_EMAIL_DOMAIN}",
+        "group sustainability office, the second person who approves reference changes",
+    ),
+    DemoSignIn(f"verifier@{DEMO_EMAIL_DOMAIN}", "third-party verifier (reads everything, changes nothing)"),
 )
 
 
@@ -79,12 +84,15 @@ def set_up_group_and_lines() -> list[BusinessLine]:
     ]
 
 
-def _sign_in_user(email: str, *, staff: bool = False, name: str = ""):  # type: ignore[no-untyped-def]
+def _sign_in_user(email: str, *, staff: bool = False, name: str = "", role: str = ""):  # type: ignore[no-untyped-def]
+    """A demo sign-in; staff without a role are superusers (the office), with one they have that role."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
         username=email,
-        defaults={"email": email, "is_staff": staff, "is_superuser": staff, "first_name": name},
+        defaults={"email": email, "is_staff": staff, "is_superuser": staff and not role, "first_name": name},
     )
+    if role:
+        StaffRole.objects.get_or_create(user=user, defaults={"role": role})
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
@@ -115,6 +123,10 @@ def seed_named_demo_people() -> None:
         line=lines["life"], holder=customer, external_ref="L000002", display_name="Wang Fang 王芳"
     )
     _sign_in_user(f"admin@{DEMO_EMAIL_DOMAIN}", staff=True, name="Admin")
+    _sign_in_user(
+        f"office@{DEMO_EMAIL_DOMAIN}", staff=True, name="Zhao Min", role=StaffRoleKind.SUSTAINABILITY_OFFICE
+    )
+    _sign_in_user(f"verifier@{DEMO_EMAIL_DOMAIN}", staff=True, name="Verifier", role=StaffRoleKind.VERIFIER)
 
 
 def seed_generated_people(

@@ -342,10 +342,13 @@ class StaffRoleKind(models.TextChoices):
     SUSTAINABILITY_OFFICE = "sustainability_office", _("group sustainability office")
     LINE_OPERATOR = "line_operator", _("business-line operator")
     AUDITOR = "auditor", _("auditor (read only)")
+    # A third party (ISO 14064-3) who samples records and traces them to their evidence.
+    VERIFIER = "verifier", _("verifier (read only)")
 
 
 class StaffRole(models.Model):
-    """What a staff member may see and do: every line, their own line, or read only."""
+    """What a staff member may see and do: every line, their own line, or read only (auditors and
+    verifiers)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_role")
     role = models.CharField(_("role"), max_length=24, choices=StaffRoleKind.choices)

@@ -1,4 +1,5 @@
-"""Who on the staff sees what: the office every line, an operator one line, an auditor reads only."""
+"""Who on the staff sees what: the office every line, an operator one line, an auditor and a
+verifier read only."""
 
 from __future__ import annotations
 
@@ -41,8 +42,14 @@ def access_of(user: AbstractBaseUser | AnonymousUser) -> Access | None:
     return Access(role.role, None, role.role == StaffRoleKind.SUSTAINABILITY_OFFICE)
 
 
+def is_read_only(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Staff whose role reads and never writes (auditors, verifiers)."""
+    access = access_of(user)
+    return access is not None and not access.can_write
+
+
 def staff_page(*, write: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A page for staff with a role; with write=True, not for read-only auditors (on POST)."""
+    """A page for staff with a role; with write=True, not for read-only roles (on POST)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -53,7 +60,7 @@ def staff_page(*, write: bool = False) -> Callable[[Callable[..., Any]], Callabl
             if access is None:
                 raise PermissionDenied("This page is for the group's staff.")
             if write and request.method == "POST" and not access.can_write:
-                raise PermissionDenied("Auditors read; they do not change anything.")
+                raise PermissionDenied("Auditors and verifiers read; they do not change anything.")
             request.staff_access = access  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 

@@ -505,3 +505,52 @@ def audiences_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
         .values_list("line__audience", flat=True)
         .distinct()
     )
+
+
+@dataclass(frozen=True)
+class PostingMovement:
+    """One general-ledger movement of a posting, with the accounts named as auditors read them."""
+
+    posting_id: int
+    transfer_id: int
+    entries: int  # how many sub-ledger entries the posting sums
+    created_at: datetime
+    period_date: date
+    kind: str
+    unit: str
+    amount: int
+    debit: str
+    credit: str
+    ghg_category: str
+
+
+def movements_of_postings(*, posting_ids: list[int]) -> dict[int, list[PostingMovement]]:
+    """Each posting's transfers (grams and points, control against counter account)."""
+    transfers = list(
+        Transfer.objects.filter(posting_id__in=posting_ids).select_related("posting").order_by("id")
+    )
+    labels = {
+        account.pk: f"{_account_label(account)} #{account.pk}"
+        for account in Account.objects.filter(
+            pk__in={t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
+        ).select_related("line")
+    }
+    movements: dict[int, list[PostingMovement]] = {}
+    for t in transfers:
+        assert t.posting is not None and t.posting_id is not None
+        movements.setdefault(t.posting_id, []).append(
+            PostingMovement(
+                posting_id=t.posting_id,
+                transfer_id=t.pk,
+                entries=t.posting.entries,
+                created_at=t.created_at,
+                period_date=t.period_date,
+                kind=t.kind,
+                unit=t.unit,
+                amount=t.amount,
+                debit=labels[t.debit_account_id],
+                credit=labels[t.credit_account_id],
+                ghg_category=t.ghg_category,
+            )
+        )
+    return movements

@@ -6,6 +6,7 @@ import config.api_schema  # noqa: F401 - registers the authentication schemes
 from behaviours import api as behaviours_api
 from carbon_accounts import api as accounts_api
 from exchange_bridge import api as filing_api
+from neutrality import api as neutrality_api
 from rewards import api as rewards_api
 
 urlpatterns = [
@@ -49,7 +50,19 @@ urlpatterns = [
         filing_api.FilingBatches.as_view(),
         name="api_filing_batches",
     ),
+    path(
+        "api/v1/lines/<slug:line>/activity-rows",
+        neutrality_api.ActivityRows.as_view(),
+        name="api_activity_rows",
+    ),
     path("api/v1/totals", accounts_api.GroupTotals.as_view(), name="api_group_totals"),
+    path("api/v1/neutrality/years", neutrality_api.NeutralityYears.as_view(), name="api_neutrality_years"),
+    path(
+        "api/v1/neutrality/years/<int:year>",
+        neutrality_api.NeutralityYear.as_view(),
+        name="api_neutrality_year",
+    ),
+    path("api/v1/neutrality/paths", neutrality_api.NeutralityPaths.as_view(), name="api_neutrality_paths"),
     path("api/v1/me/accounts", accounts_api.MyAccounts.as_view(), name="api_my_accounts"),
     path(
         "api/v1/me/accounts/<int:account_id>/statement",

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "behaviours",
     "exchange_bridge",
     "engagement",
+    "verification",
+    "neutrality",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "config.staff_two_factor.StaffTwoFactorMiddleware",
+    "config.read_only_roles.ReadOnlyRoleMiddleware",
     "config.request_guard.NulCharacterGuardMiddleware",
 ]
 
@@ -334,6 +337,9 @@ LOGGING = {
         "django.server": {"handlers": [], "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "httpx": {"level": "WARNING"},
+        # PDF statements: WeasyPrint and fontTools report each layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 REQUEST_LOG_JSON = not DEBUG

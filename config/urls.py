@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("", include("exchange_bridge.urls")),
     path("", include("engagement.urls")),
+    path("", include("verification.urls")),
+    path("", include("neutrality.urls")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
 

@@ -24,21 +24,14 @@ class PointsRuleAdmin(admin.ModelAdmin):
     )
     list_filter = ("line",)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a rule changes by two people, on the reference changes page: a new version
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a change is a new version: add a rule, the current one is superseded
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a record's points are explained by the rule current when it was recorded
-
-    def save_model(self, request: HttpRequest, obj: PointsRule, form: Any, change: bool) -> None:
-        saved = services.set_points_rule(
-            line=obj.line,
-            behaviour_code=obj.behaviour_code,
-            points_per_event=obj.points_per_event,
-            grams_per_point=obj.grams_per_point,
-            daily_cap=obj.daily_cap,
-        )
-        obj.pk = saved.pk
 
 
 @admin.register(GreenRight)

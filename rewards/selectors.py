@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from carbon_accounts import selectors as ledger
 from carbon_accounts.models import Account, EntryKind, Posting
-from rewards.models import ExpiryReminderSent, GreenRight, Redemption
+from rewards.models import ExpiryReminderSent, GreenRight, PointsRule, Redemption
 
 
 def catalogue(*, line_id: int, today: date | None = None) -> QuerySet[GreenRight]:
@@ -81,3 +81,17 @@ def expiry_reminders_sent(*, user_id: int, dates: Iterable[date]) -> set[date]:
             "expires_on", flat=True
         )
     )
+
+
+def current_points_rule(*, line_id: int, behaviour_code: str) -> PointsRule | None:
+    """The line's rule in force for a behaviour ("" for the line's default rule)."""
+    return PointsRule.objects.filter(
+        line_id=line_id, behaviour_code=behaviour_code, superseded_at__isnull=True
+    ).first()
+
+
+def current_points_rules(*, line_ids: list[int] | None = None) -> QuerySet[PointsRule]:
+    rules = PointsRule.objects.filter(superseded_at__isnull=True).select_related("line")
+    if line_ids is not None:
+        rules = rules.filter(line_id__in=line_ids)
+    return rules.order_by("line_id", "behaviour_code")

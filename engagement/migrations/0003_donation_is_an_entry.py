@@ -49,7 +49,7 @@ DROP FUNCTION IF EXISTS engagement_donations_name_new_postings();
 class Migration(migrations.Migration):
     dependencies = [
         ("engagement", "0002_donation_names_its_posting"),
-        ("behaviours", "0010_personal_sub_ledger"),
+        ("behaviours", "0011_personal_sub_ledger"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("carbon_accounts", "0012_general_ledger_postings"),
+        ("carbon_accounts", "0013_general_ledger_postings"),
         ("rewards", "0006_plural_names"),
     ]
 

@@ -117,7 +117,7 @@ DROP TRIGGER IF EXISTS redemption_fixed ON rewards_redemption;
 class Migration(migrations.Migration):
     dependencies = [
         ("rewards", "0007_entries_name_their_postings"),
-        ("behaviours", "0010_personal_sub_ledger"),
+        ("behaviours", "0011_personal_sub_ledger"),
     ]
 
     operations = [

@@ -157,7 +157,7 @@ def test_recomputing_a_record_from_its_stored_rows_gives_its_grams(record) -> No
 
 def test_a_new_factor_version_never_changes_past_records(record) -> None:  # type: ignore[no-untyped-def]
     before = record("commute_metro", "10", region="GB").record
-    old = EmissionFactor.objects.get(activity="metro", superseded_at__isnull=True)
+    old = EmissionFactor.objects.get(activity="metro", valid_from="2025-01-01", superseded_at__isnull=True)
     add_factor_version(
         activity="metro",
         region="GLOBAL",
@@ -176,7 +176,7 @@ def test_a_new_factor_version_never_changes_past_records(record) -> None:  # typ
     assert after.reduction_g == 1327  # 10 x (0.16272 - 0.03)
     before.refresh_from_db()
     assert before.reduction_g == 1349 and selectors.recompute(before) == 1349
-    assert EmissionFactor.objects.filter(activity="metro").count() == 2
+    assert EmissionFactor.objects.filter(activity="metro", valid_from=old.valid_from).count() == 2
     assert check_ledger() == []
 
 

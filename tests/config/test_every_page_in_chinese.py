@@ -109,11 +109,29 @@ def people(record, reference, make_person, make_staff):  # type: ignore[no-untyp
         "office": office,
         "operator": make_staff("line_operator", line=reference["bank"]),
         "auditor": make_staff("auditor"),
+        "verifier": make_staff("verifier"),
+        "office_two": make_staff("sustainability_office"),
     }
 
 
 PUBLIC = ["/", "/methodology/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
-STAFF = ["/staff/", "/staff/factors/", "/review/", "/staff/rewards/", "/filings/"]
+STAFF = [
+    "/staff/",
+    "/staff/factors/",
+    "/review/",
+    "/staff/rewards/",
+    "/filings/",
+    "/staff/changes/",
+    "/staff/changes/history/",
+    "/verify/",
+]
+# Pages that only those who change reference data reach.
+PROPOSING = [
+    "/staff/changes/new/factor/",
+    "/staff/changes/new/methodology/",
+    "/staff/changes/new/caps/?behaviour=commute_walk",
+    "/staff/changes/new/points-rule/?line=bank&behaviour=",
+]
 ADMIN = [
     "/admin/",
     "/admin/behaviours/behaviourrecord/",
@@ -122,6 +140,50 @@ ADMIN = [
     "/admin/exchange_bridge/filingitem/",
     "/admin/rewards/greenright/",
 ]
+
+
+def waiting_and_decided_changes(people):  # type: ignore[no-untyped-def]
+    """One change of each kind waiting, one approved and one refused, so every page has content."""
+    from behaviours import reference_changes as changes
+    from behaviours.models import EmissionFactor
+
+    office = people["office"]
+    second = people["operator"]
+    factor = EmissionFactor.objects.filter(activity="metro", superseded_at__isnull=True).first()
+    assert factor is not None
+    waiting = changes.propose_factor_change(
+        proposer=office,
+        activity=factor.activity,
+        region=factor.region_id,
+        valid_from=factor.valid_from,
+        values=changes.FactorValues(
+            valid_to=None,
+            value_kgco2e=factor.value_kgco2e * 2,
+            per_unit=factor.per_unit,
+            gwp_basis=factor.gwp_basis,
+            dataset=factor.dataset,
+            source_ref=factor.source_ref,
+            licence=factor.licence,
+            status=factor.status,
+        ),
+        reason="a corrected value",
+    )
+    approved = changes.propose_points_rule_change(
+        proposer=second,
+        line=second.staff_role.line,
+        behaviour_code="",
+        values=changes.PointsRuleValues(points_per_event=None, grams_per_point=20, daily_cap=400),
+        reason="the year's budget",
+    )
+    changes.approve_change(change_id=approved.pk, approver=office)
+    refused = changes.propose_caps_change(
+        proposer=office,
+        behaviour="commute_walk",
+        values=changes.CapsValues(None, 2),
+        reason="fewer walks",
+    )
+    changes.refuse_change(change_id=refused.pk, decider=people["office_two"], reason="not a line's choice")
+    return [waiting, approved, refused]
 
 
 def person_pages(record) -> list[str]:  # type: ignore[no-untyped-def]
@@ -165,10 +227,19 @@ def test_no_english_is_left_on_any_chinese_page(client: Client, people) -> None:
         if held is not None:
             left.update(walk(client, [f"/me/records/{held.pk}/"], msgids))
         client.logout()
-    for who in ("office", "operator", "auditor"):
+    changes = waiting_and_decided_changes(people)
+    record = people["employee"]
+    verifying = [
+        f"/verify/?line=employees&period={record.occurred_on.year}&size=5&seed=1",
+        f"/verify/records/{record.pk}/?line=employees&period={record.occurred_on.year}&size=5&seed=1",
+    ]
+    for who in ("office", "operator", "auditor", "verifier"):
         client.logout()
         sign_in_staff(client, people[who])
-        paths = STAFF + (ADMIN if who == "office" else [])
+        paths = STAFF + verifying + [f"/staff/changes/{change.pk}/" for change in changes]
+        paths += (ADMIN + PROPOSING) if who == "office" else []
+        if who == "operator":
+            paths = [path for path in paths if "employees" not in path]  # another line's record
         left.update({f"{who} {path}": texts for path, texts in walk(client, paths, msgids).items()})
     assert left == {}, "\n".join(f"{page}: {texts}" for page, texts in left.items())
 

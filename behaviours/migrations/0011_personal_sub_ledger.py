@@ -261,8 +261,8 @@ DROP TRIGGER IF EXISTS behaviour_record_fixed ON behaviours_behaviourrecord;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("behaviours", "0009_names_for_people"),
-        ("carbon_accounts", "0012_general_ledger_postings"),
+        ("behaviours", "0010_reference_changes_by_two_people"),
+        ("carbon_accounts", "0013_general_ledger_postings"),
         ("rewards", "0007_entries_name_their_postings"),
         ("engagement", "0002_donation_names_its_posting"),
     ]

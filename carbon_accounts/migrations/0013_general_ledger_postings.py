@@ -68,7 +68,7 @@ DROP FUNCTION IF EXISTS carbon_accounts_posting_refuse_change();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('carbon_accounts', '0011_plural_names'),
+        ('carbon_accounts', '0012_verifier_role'),
     ]
 
     operations = [

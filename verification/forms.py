@@ -1,0 +1,59 @@
+"""The sample a verifier draws: a business line, a period, a size and the seed that fixes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from behaviours.reports import Period, PeriodError, parse_period
+from carbon_accounts.models import BusinessLine
+from config.form_fields import PlainIntegerField
+
+DEFAULT_SIZE = 25
+LARGEST_SAMPLE = 200
+# Seeds are what people copy into their working papers: twelve digits at most.
+LARGEST_SEED = 10**12 - 1
+
+
+class LineChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name_en if (get_language() or "").startswith("en") else obj.name_zh)
+
+
+class SampleForm(forms.Form):
+    line = LineChoiceField(
+        queryset=BusinessLine.objects.none(), to_field_name="code", label=_("Business line")
+    )
+    period = forms.CharField(
+        label=_("Period"), help_text=_("2026-Q2, 2026-05, 2026 or 2026-03-05..2026-04-10"), max_length=22
+    )
+    size = PlainIntegerField(
+        label=_("Sample size"), min_value=1, max_value=LARGEST_SAMPLE, required=False, initial=DEFAULT_SIZE
+    )
+    seed = PlainIntegerField(
+        label=_("Seed"),
+        min_value=0,
+        max_value=LARGEST_SEED,
+        required=False,
+        help_text=_(
+            "Empty: a new seed is drawn. The same seed, line and period always give the same sample."
+        ),
+    )
+
+    def __init__(self, *args: Any, lines: list[BusinessLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        line_field = self.fields["line"]
+        assert isinstance(line_field, forms.ModelChoiceField)
+        line_field.queryset = BusinessLine.objects.filter(pk__in=[line.pk for line in lines]).order_by("id")
+
+    def clean_period(self) -> Period:
+        try:
+            return parse_period(self.cleaned_data["period"])
+        except PeriodError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_size(self) -> int:
+        return self.cleaned_data["size"] or DEFAULT_SIZE

@@ -1,0 +1,110 @@
+"""The verifier's pages: draw a reproducible sample, walk a record to its evidence and its
+certificate, download the evidence pack. Every page reads; none writes."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from behaviours import selectors as records
+from behaviours.reports import Period
+from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.models import BusinessLine
+from carbon_accounts.roles import Access, staff_page
+from verification import pack
+from verification.forms import DEFAULT_SIZE, LARGEST_SEED, SampleForm
+from verification.trace import trace_record, trace_records
+
+
+def _visible_lines(access: Access) -> list[BusinessLine]:
+    return [line for line in ledger_selectors.business_lines() if access.sees_line(line.pk)]
+
+
+def _current_quarter() -> str:
+    today = timezone.localdate()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def _sample_query(line: BusinessLine, period: Period, size: int, seed: int) -> str:
+    return urlencode({"line": line.code, "period": period.label, "size": str(size), "seed": str(seed)})
+
+
+@staff_page()
+def sample(request: HttpRequest) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    lines = _visible_lines(access)
+    if not request.GET:
+        form = SampleForm(lines=lines, initial={"period": _current_quarter(), "size": DEFAULT_SIZE})
+        return render(request, "verification/sample.html", {"form": form})
+    form = SampleForm(request.GET, lines=lines)
+    if not form.is_valid():
+        return render(request, "verification/sample.html", {"form": form}, status=400)
+    line: BusinessLine = form.cleaned_data["line"]
+    period: Period = form.cleaned_data["period"]
+    size: int = form.cleaned_data["size"]
+    seed: int | None = form.cleaned_data["seed"]
+    if seed is None:
+        # The drawn seed goes into the address, so the page, a bookmark and the pack all name it.
+        seed = secrets.randbelow(LARGEST_SEED + 1)
+        return redirect(f"{reverse('verification_sample')}?{_sample_query(line, period, size, seed)}")
+    query = _sample_query(line, period, size, seed)
+    drawn = records.sample_records(line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size)
+    context: dict[str, Any] = {
+        "form": form,
+        "drawn": True,
+        "line": line,
+        "period": period,
+        "size": size,
+        "seed": seed,
+        "query": query,
+        "population": records.sampling_population_size(line_id=line.pk, start=period.start, end=period.end),
+        "traces": trace_records(drawn),
+    }
+    return render(request, "verification/sample.html", context)
+
+
+@staff_page()
+def record(request: HttpRequest, record_id: int) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    found = records.records_for_verification(record_ids=[record_id])
+    # Another line's record is answered as a missing one: an operator learns nothing of it.
+    if not found or not access.sees_line(found[0].line_id):
+        raise Http404
+    back = SampleForm(request.GET, lines=_visible_lines(access))
+    sample_query = ""
+    if back.is_valid() and back.cleaned_data["seed"] is not None:
+        data = back.cleaned_data
+        sample_query = _sample_query(data["line"], data["period"], data["size"], data["seed"])
+    return render(
+        request, "verification/record.html", {"trace": trace_record(found[0]), "sample_query": sample_query}
+    )
+
+
+@staff_page()
+def evidence_pack(request: HttpRequest) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    lines = _visible_lines(access)
+    form = SampleForm(request.GET, lines=lines)
+    if not form.is_valid() or form.cleaned_data["seed"] is None:
+        if form.is_valid():
+            form.add_error("seed", SampleForm.base_fields["seed"].error_messages["required"])
+        return render(request, "verification/sample.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    content = pack.evidence_pack(
+        line=data["line"],
+        period=data["period"],
+        size=data["size"],
+        seed=data["seed"],
+        line_ids=[line.pk for line in lines],
+    )
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="evidence-pack-{data["line"].code}-{data["period"].label}-seed-{data["seed"]}.zip"'
+    )
+    return response
