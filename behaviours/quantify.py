@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from functools import cached_property
 
@@ -248,3 +248,40 @@ def resolve(
         resolve_factor(factor_rows, activity=activity, chain=chain, day=day)
         for activity in methodology.activities
     )
+
+
+BasisKey = tuple[int, int, int | None]  # methodology row, factor a row, factor b row (if any)
+
+
+def reachable_bases(
+    *,
+    parents: Mapping[str, str | None],
+    methodologies: Mapping[str, Sequence[MethodologyRow]],
+    factors: Mapping[str, Sequence[FactorRow]],
+) -> dict[BasisKey, str]:
+    """Every (methodology, factor rows) a record of any behaviour, region and day can be computed
+    with, and its method. What resolve() gives changes only on a day a row starts, or the day
+    after one ends, so trying those days in every region finds them all."""
+    bases: dict[BasisKey, str] = {}
+    for behaviour, rows in methodologies.items():
+        activities = {activity for row in rows for activity in row.activities}
+        factor_rows = [factor for activity in activities for factor in factors.get(activity, [])]
+        days = {row.valid_from for row in rows} | {factor.valid_from for factor in factor_rows}
+        days |= {factor.valid_to + timedelta(days=1) for factor in factor_rows if factor.valid_to is not None}
+        for region in parents:
+            for day in days:
+                try:
+                    methodology, used = resolve(
+                        behaviour=behaviour,
+                        region=region,
+                        day=day,
+                        parents=parents,
+                        methodologies=rows,
+                        factors=factor_rows,
+                    )
+                except QuantificationError:
+                    continue
+                ids = [int(factor.row_id or 0) for factor in used]
+                key = (int(methodology.row_id or 0), ids[0], ids[1] if len(ids) > 1 else None)
+                bases[key] = methodology.method
+    return bases

@@ -12,7 +12,9 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from behaviours.models import Behaviour, EmissionFactor, Methodology, Region
+from behaviours import quantify as pure
+from behaviours import selectors
+from behaviours.models import Behaviour, EmissionFactor, Methodology, QuantificationBasis, Region
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference_data"
 
@@ -54,7 +56,28 @@ def load_reference_data(directory: Path = REFERENCE_DIR) -> LoadReport:
     _load_behaviours(directory, report)
     _load_factors(directory, report)
     _load_methodologies(directory, report)
+    add_bases()
     return report
+
+
+def add_bases() -> int:
+    """Add every quantification basis the rows in force can give, with the reference data that
+    makes it possible. Recording then only reads bases: a record never waits for another
+    transaction that added the basis it needs and has not committed yet."""
+    snapshot = selectors.reference()
+    reachable = pure.reachable_bases(
+        parents=snapshot.parents, methodologies=snapshot.methodologies, factors=snapshot.factors
+    )
+    known = set(QuantificationBasis.objects.values_list("methodology_id", "factor_a_id", "factor_b_id"))
+    added = QuantificationBasis.objects.bulk_create(
+        [
+            QuantificationBasis(methodology_id=m, factor_a_id=a, factor_b_id=b, method=method)
+            for (m, a, b), method in reachable.items()
+            if (m, a, b) not in known
+        ],
+        ignore_conflicts=True,
+    )
+    return len(added)
 
 
 def _load_regions(directory: Path, report: LoadReport) -> None:
@@ -180,6 +203,7 @@ def add_factor_version(*, activity: str, region: str, valid_from: date, **values
         "emission factors",
     )
     assert isinstance(row, EmissionFactor)
+    add_bases()
     return row
 
 
@@ -196,4 +220,5 @@ def add_methodology_version(
         "methodologies",
     )
     assert isinstance(row, Methodology)
+    add_bases()
     return row

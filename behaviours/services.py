@@ -251,13 +251,15 @@ _basis_ids: dict[tuple[int, int, int | None], int] = {}
 
 
 def _basis_id(quantification: pure.Quantification | None) -> int | None:
-    """The shared basis of a quantification, added the first time anything is computed that way."""
+    """The shared basis of a quantification."""
     if quantification is None:
         return None
     factors = [int(factor.row_id or 0) for factor in quantification.factors]
     key = (int(quantification.methodology.row_id or 0), factors[0], factors[1] if len(factors) > 1 else None)
     if key in _basis_ids:
         return _basis_ids[key]
+    # Added with the reference data (reference.add_bases); created here only if some row came
+    # in another way, and then this transaction holds others needing it until it commits.
     basis, _created = QuantificationBasis.objects.get_or_create(
         methodology_id=key[0],
         factor_a_id=key[1],

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db import connection
 
+from carbon_accounts.models import MEMO_KINDS
+
 
 def _rows(sql: str, parameters: list[Any] | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
@@ -121,7 +123,16 @@ def transfers_well_formed() -> list[str]:
             """SELECT t.id, t.line_id, d.line_id, c.line_id FROM carbon_accounts_transfer t
                  JOIN carbon_accounts_account d ON d.id = t.debit_account_id
                  JOIN carbon_accounts_account c ON c.id = t.credit_account_id
-                WHERE t.posting_id IS NOT NULL AND (d.line_id <> t.line_id OR c.line_id <> t.line_id)"""
+                WHERE d.line_id <> t.line_id OR c.line_id <> t.line_id"""
+        )
+    ]
+    problems += [
+        f"transfer {transfer_id}: moves a {kind} account outside a posting of entries"
+        for transfer_id, kind in _rows(
+            """SELECT t.id, a.kind FROM carbon_accounts_transfer t
+                 JOIN carbon_accounts_account a ON a.id IN (t.debit_account_id, t.credit_account_id)
+                WHERE t.posting_id IS NULL AND NOT a.kind = ANY(%s)""",
+            [list(MEMO_KINDS)],
         )
     ]
     problems += [

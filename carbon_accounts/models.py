@@ -102,6 +102,9 @@ class AccountKind(models.TextChoices):
 
 
 # Kinds of which each business line holds exactly one.
+# The exchange's memo accounts: the only ones a transfer moves outside a posting of entries.
+MEMO_KINDS = (AccountKind.EXCHANGE_REGISTRY, AccountKind.EXCHANGE_CERTIFIED, AccountKind.EXCHANGE_RETIRED)
+
 LINE_SYSTEM_KINDS = (
     AccountKind.LINE,
     AccountKind.REDUCTION_ISSUANCE,

@@ -1,9 +1,10 @@
-"""Every write to the ledger. One transaction per use case.
+"""Every write to the ledger, in the caller's transaction or one of its own.
 
-Posting is set-based for one transfer or ten thousand: one INSERT ... SELECT FROM unnest
-with ON CONFLICT DO NOTHING on (idempotency source, key), then one UPDATE of the stored
-balances of the personal accounts involved. Only personal account rows are locked, in id
-order, so writers to different people never wait on a shared row and never deadlock.
+A person's entries (records, redemptions, expiries, donations) are kept by the apps that make
+them; `post_entries` posts their summaries to the general ledger and moves the people's
+balances in one statement, with the people locked in id order by `lock_people` (so writers to
+different people never wait on a shared row and never deadlock). `post_transfers` moves
+amounts between system accounts only (the exchange's memo accounts).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import hashlib
 import json
 import secrets
 import unicodedata
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from django.utils.translation import gettext, ngettext
 
 from carbon_accounts.models import (
     LINE_SYSTEM_KINDS,
+    MEMO_KINDS,
     Account,
     AccountKind,
     ApiCredential,
@@ -37,7 +38,6 @@ from carbon_accounts.models import (
     Group,
     JoiningCode,
     JoiningCodeKind,
-    Transfer,
     Unit,
 )
 from config import fixed_sql
@@ -66,10 +66,6 @@ class InsufficientPoints(LedgerError):
     code = "insufficient_points"
 
 
-class AlreadyReversed(LedgerError):
-    code = "already_reversed"
-
-
 @dataclass(frozen=True)
 class TransferRequest:
     debit_account_id: int
@@ -85,7 +81,6 @@ class TransferRequest:
     idempotency_key: str
     ghg_category: str = "none"
     description: str = ""
-    reverses_id: int | None = None
 
     def digest(self) -> str:
         """What the request asks for, without its key: two requests with one key must agree."""
@@ -100,7 +95,7 @@ class TransferRequest:
             self.source_id,
             self.period_date.isoformat(),
             self.ghg_category,
-            self.reverses_id,
+            None,  # the transfer it reversed, when transfers were reversed: digests stay as stored
         ]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
@@ -304,48 +299,6 @@ def discard_openings(*, account_ids: Sequence[int]) -> int:
         return int(cursor.rowcount)
 
 
-# One line system's person, opened and locked inside a caller's own transaction, with the
-# caller's other statements in one pipeline (the recording of one behaviour): OPEN_PERSON_SQL
-# opens the person if the line has never seen them (a known person costs no sequence value),
-# lock_person_sql() then locks their row and returns it. Run apart, the open was one round trip
-# more per API record, and PostgreSQL re-planned it each time (0.17 ms; bench/NOTES.md, seventh
-# session). A person opened by a concurrent first use makes the INSERT wait for that
-# transaction and skip; the lock, a later statement with a new snapshot, finds them.
-# Parameters: %(line)s, %(person)s, %(person_name)s. The conditions repeat the unique index's.
-_PERSON_WHERE = (
-    "line_id = %(line)s AND kind = 'personal' AND NOT external_ref = '' AND external_ref = %(person)s"
-)
-OPEN_PERSON_SQL = f"""
-INSERT INTO carbon_accounts_account ({_NEW_PERSON_COLUMNS})
-SELECT {_new_person_values("%(line)s::bigint", "%(person)s::varchar", "%(person_name)s::varchar")}
- WHERE NOT EXISTS (SELECT 1 FROM carbon_accounts_account WHERE {_PERSON_WHERE})
-{_ON_PERSON_CONFLICT}
-"""
-# The person's account id, for statements of the same pipeline that read their records.
-PERSON_ID_SQL = f"(SELECT id FROM carbon_accounts_account WHERE {_PERSON_WHERE})"
-
-
-@functools.cache
-def lock_person_sql() -> str:
-    return f"SELECT {fixed_sql.columns(Account, 'a')} FROM carbon_accounts_account a WHERE {_PERSON_WHERE} FOR UPDATE"
-
-
-def person_parameters(account: Account) -> dict[str, int | str | None]:
-    """OPEN_PERSON_SQL's parameters for an account not yet saved that names a line's person."""
-    return {
-        "line": account.line_id,
-        "person": account.external_ref,
-        "person_name": account.display_name or account.external_ref,
-    }
-
-
-def locked_person(row: Sequence[object], line: BusinessLine) -> Account:
-    """The account lock_person_sql() returned."""
-    account = fixed_sql.instance(Account, row)
-    account.line = line
-    return account
-
-
 def system_account(*, line_id: int, kind: str) -> Account:
     return Account.objects.get(line_id=line_id, kind=kind)
 
@@ -503,9 +456,7 @@ def post_entries(
     return {(row[1], row[2], row[3], row[4]): row[0] for row in rows}
 
 
-# --- General-ledger transfers between system accounts (memo transfers) ------------------------------
-# --- Posting ----------------------------------------------------------------------------------
-
+# --- General-ledger transfers between system accounts (the exchange's memo movements) --------
 
 # Django builds an enum's `values` list anew on every access; a transfer is checked against a set.
 _UNITS = frozenset(Unit.values)
@@ -526,115 +477,22 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer("Every transfer needs an idempotency source and key.")
 
 
-# One statement inserts the transfers and moves the stored balances of the personal accounts
-# they touch: the balances follow only the rows this statement really inserted (a replay, or
-# a repeat of a key inside the call, moves nothing), and a points balance that would go below
-# zero is not updated, which the caller sees as a missing account in `moved`.
 _POST_SQL = """
-WITH inserted AS (
-    INSERT INTO carbon_accounts_transfer ({id_column}
-        debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
-        ghg_category, period_date, idempotency_source, idempotency_key, payload_digest,
-        reverses_id, description, created_at)
-    SELECT {id_value}debit, credit, amount, unit, kind, line, source_type, source_id,
-           ghg_category, period_date, idem_source, idem_key, digest, reverses, description, now()
-    FROM {rows} AS t({id_name}debit, credit, amount, unit, kind, line, source_type, source_id,
-                     ghg_category, period_date, idem_source, idem_key, digest, reverses,
-                     description, position)
-    ORDER BY position
+INSERT INTO carbon_accounts_transfer
+       (debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
+        ghg_category, period_date, idempotency_source, idempotency_key, payload_digest, description,
+        created_at)
+SELECT debit, credit, amount, unit, kind, line, source_type, source_id, ghg_category, period_date,
+       idem_source, idem_key, digest, description, now()
+  FROM unnest(%(debit)s::bigint[], %(credit)s::bigint[], %(amount)s::bigint[], %(unit)s::text[],
+              %(kind)s::text[], %(line)s::bigint[], %(source_type)s::text[], %(source_id)s::text[],
+              %(ghg_category)s::text[], %(period_date)s::date[], %(idem_source)s::text[],
+              %(idem_key)s::text[], %(digest)s::text[], %(description)s::text[]) WITH ORDINALITY
+       AS t(debit, credit, amount, unit, kind, line, source_type, source_id, ghg_category, period_date,
+            idem_source, idem_key, digest, description, position)
+ ORDER BY position
     ON CONFLICT (idempotency_source, idempotency_key) DO NOTHING
-    RETURNING id, idempotency_source, idempotency_key, debit_account_id, credit_account_id, amount, unit
-), legs AS (
-    SELECT credit_account_id AS account_id, amount, unit FROM inserted
-    UNION ALL
-    SELECT debit_account_id, -amount, unit FROM inserted
-), delta AS (
-    SELECT account_id,
-           coalesce(sum(amount) FILTER (WHERE unit = 'gCO2e'), 0) AS grams,
-           coalesce(sum(amount) FILTER (WHERE unit <> 'gCO2e'), 0) AS points
-      FROM legs
-     WHERE account_id = ANY(%(personal)s::bigint[])
-     GROUP BY account_id
-), moved AS (
-    UPDATE carbon_accounts_account AS account
-       SET balance_g = account.balance_g + delta.grams,
-           balance_points = account.balance_points + delta.points
-      FROM delta
-     WHERE account.id = delta.account_id
-       AND account.kind = 'personal'
-       AND account.balance_points + delta.points >= 0
-    RETURNING account.id
-)
-SELECT id, idempotency_source, idempotency_key FROM inserted
-UNION ALL
-SELECT id, NULL, NULL FROM moved
-"""
-
-
-# The posting statement's parameters, one per transfer column: their type, and the transfer
-# request's field they are as it is (digest and description are prepared first).
-_POST_PARAMETERS = {
-    "debit": ("bigint", "debit_account_id"),
-    "credit": ("bigint", "credit_account_id"),
-    "amount": ("bigint", "amount"),
-    "unit": ("text", "unit"),
-    "kind": ("text", "kind"),
-    "line": ("bigint", "line_id"),
-    "source_type": ("text", "source_type"),
-    "source_id": ("text", "source_id"),
-    "ghg_category": ("text", "ghg_category"),
-    "period_date": ("date", "period_date"),
-    "idem_source": ("text", "idempotency_source"),
-    "idem_key": ("text", "idempotency_key"),
-    "digest": ("text", None),
-    "reverses": ("bigint", "reverses_id"),
-    "description": ("text", None),
-}
-
-# Up to this many transfers (a recorded behaviour posts two) travel as one parameter per value,
-# which psycopg's compiled dumpers send; more travel as one array per column.
-_MOST_POSTED_AS_VALUES = 2
-
-
-@functools.cache
-def _post_sql(with_ids: bool, values: int = 0) -> str:
-    """The posting statement, with ids the caller took beforehand or from the column's default;
-    its transfers as `values` rows of parameters (named `debit_0`, ...) or, with 0, as arrays."""
-    types = {name: kind for name, (kind, _field) in _POST_PARAMETERS.items()}
-    columns = {"id": "bigint", **types} if with_ids else types
-    if values:
-        rows = ", ".join(
-            "("
-            + ", ".join([*(f"%({name}_{row})s::{kind}" for name, kind in columns.items()), str(row)])
-            + ")"
-            for row in range(values)
-        )
-        rows = f"(VALUES {rows})"
-    else:
-        arrays = ", ".join(f"%({name})s::{kind}[]" for name, kind in columns.items())
-        rows = f"unnest({arrays}) WITH ORDINALITY"
-    prefix = "id, " if with_ids else ""
-    return _POST_SQL.format(id_column=prefix, id_value=prefix, id_name=prefix, rows=rows)
-
-
-# Two ids of the transfer sequence, for a caller that writes the rows naming a record's
-# reduction and points transfers before posting them (see post_transfers' `transfer_ids`).
-TAKE_TWO_TRANSFER_IDS_SQL = (
-    "ARRAY[nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id')),"
-    " nextval(pg_get_serial_sequence('carbon_accounts_transfer', 'id'))]"
-)
-
-
-# The personal accounts involved, locked in id order (so concurrent posts never deadlock), and
-# how many of the named accounts exist, in one round trip.
-_LOCK_SQL = """
-WITH locked AS (
-    SELECT id FROM carbon_accounts_account
-     WHERE id = ANY(%(ids)s::bigint[]) AND kind = 'personal'
-     ORDER BY id FOR UPDATE
-)
-SELECT (SELECT coalesce(array_agg(id), '{}') FROM locked),
-       (SELECT count(*) FROM carbon_accounts_account WHERE id = ANY(%(ids)s::bigint[]))
+RETURNING id, idempotency_source, idempotency_key
 """
 
 
@@ -644,74 +502,62 @@ def post_transfer(*, transfer: TransferRequest) -> tuple[int, bool]:
     return result.transfer_ids[0], result.created[0]
 
 
-def post_transfers(
-    *,
-    transfers: Sequence[TransferRequest],
-    holding: frozenset[int] | None = None,
-    transfer_ids: Sequence[int] | None = None,
-    alongside: Callable[[], None] | None = None,
-) -> PostingResult:
-    """Post many transfers in one transaction, all or nothing.
+def post_transfers(*, transfers: Sequence[TransferRequest]) -> PostingResult:
+    """Post transfers between the exchange's memo accounts in one transaction, all or nothing.
 
-    Replays (same source and key, same payload) have no effect and return the original id;
-    a key reused for a different payload refuses the whole call with IdempotencyConflict.
-
-    `holding`: a caller inside its own transaction that has already locked every personal
-    account the transfers touch, and only ever names system accounts beside them, passes those
-    personal account ids. The posting then takes no lock and no savepoint of its own (a refusal
-    ends the caller's whole transaction, which is what such a caller does anyway).
-
-    `transfer_ids`: ids the caller took from the transfer sequence, one per transfer, so that it
-    could write the rows naming the transfers before the posting. `alongside`: sends such a
-    caller's own statement in the same round trip as the posting (the caller reads its result
-    afterwards); one round trip fewer on the path of every recorded behaviour.
+    A personal account is never named: its balance moves only with its entries (post_entries),
+    so that it always equals them. Replays (same source and key, same payload) have no effect and
+    return the original id; a key reused for a different payload refuses the whole call with
+    IdempotencyConflict.
     """
     if not transfers:
         return PostingResult()
     for request in transfers:
         _validate(request)
-    digests = [request.digest() for request in transfers]
-    with transaction.atomic(savepoint=holding is None), connection.cursor() as cursor:
-        personal_ids = (
-            set(holding)
-            if holding is not None
-            else _lock_personal_accounts(
-                cursor, {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
-            )
+    named = {r.debit_account_id for r in transfers} | {r.credit_account_id for r in transfers}
+    kinds = dict(Account.objects.filter(pk__in=named).values_list("pk", "kind"))
+    if len(kinds) != len(named):
+        raise InvalidTransfer("A transfer names an account that does not exist.")
+    if AccountKind.PERSONAL in kinds.values():
+        raise InvalidTransfer(
+            "A personal account moves only by its entries (records, redemptions, expiries, donations), "
+            "never by a transfer."
         )
-        statement, parameters = _posting(transfers, digests, transfer_ids)
-        parameters["personal"] = Array(sorted(personal_ids))
-        if alongside is None:
-            cursor.execute(statement, parameters)
-        else:
-            with connection.connection.pipeline():  # type: ignore[union-attr]
-                cursor.execute(statement, parameters)
-                alongside()
-        inserted: dict[tuple[str, str], int] = {}
-        moved: set[int] = set()
-        for row_id, source, key in cursor.fetchall():
-            if source is None:
-                moved.add(row_id)
-            else:
-                inserted[(source, key)] = row_id
+    if not set(kinds.values()) <= set(MEMO_KINDS):
+        raise InvalidTransfer(
+            "Only the exchange's memo accounts move by a transfer; a line's control, issuance and points "
+            "accounts move with the postings of entries."
+        )
+    digests = [request.digest() for request in transfers]
+    columns: dict[str, list[Any]] = {
+        "debit": [r.debit_account_id for r in transfers],
+        "credit": [r.credit_account_id for r in transfers],
+        "amount": [r.amount for r in transfers],
+        "unit": [r.unit for r in transfers],
+        "kind": [r.kind for r in transfers],
+        "line": [r.line_id for r in transfers],
+        "source_type": [r.source_type for r in transfers],
+        "source_id": [r.source_id for r in transfers],
+        "ghg_category": [r.ghg_category for r in transfers],
+        "period_date": [r.period_date for r in transfers],
+        "idem_source": [r.idempotency_source for r in transfers],
+        "idem_key": [r.idempotency_key for r in transfers],
+        "digest": digests,
+        "description": [r.description[:300] for r in transfers],
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_POST_SQL, {name: Array(values) for name, values in columns.items()})
+        inserted = {(source, key): row_id for row_id, source, key in cursor.fetchall()}
+        replays = [r for r in transfers if (r.idempotency_source, r.idempotency_key) not in inserted]
+        existing = _existing_transfers(cursor, replays)
         result = PostingResult()
-        replays = [
-            (index, request)
-            for index, request in enumerate(transfers)
-            if (request.idempotency_source, request.idempotency_key) not in inserted
-        ]
-        existing = _existing_transfers(cursor, [request for _index, request in replays])
         first_use: set[tuple[str, str]] = set()
-        deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         for index, request in enumerate(transfers):
             key = (request.idempotency_source, request.idempotency_key)
             if key in inserted and key not in first_use:
                 first_use.add(key)
                 result.transfer_ids.append(inserted[key])
                 result.created.append(True)
-                position = 0 if request.unit == Unit.GRAMS_CO2E else 1
-                deltas[request.credit_account_id][position] += request.amount
-                deltas[request.debit_account_id][position] -= request.amount
                 continue
             # A replay of an earlier transfer, or a repeat of a key inside this same call.
             original_id, original_digest = existing.get(key) or (
@@ -725,45 +571,11 @@ def post_transfers(
                 )
             result.transfer_ids.append(original_id)
             result.created.append(False)
-        # A personal account whose balance had to move but did not: its points would go below zero.
-        # Raising rolls the whole posting back.
-        short = sorted(a for a, d in deltas.items() if a in personal_ids and d != [0, 0] and a not in moved)
-        if short:
-            raise InsufficientPoints(
-                f"Not enough green points in account {short[0]} for this movement; nothing was recorded."
-            )
     return result
-
-
-def _posting(
-    transfers: Sequence[TransferRequest], digests: list[str], transfer_ids: Sequence[int] | None
-) -> tuple[str, dict[str, Any]]:
-    """The posting statement for these transfers and its parameters (but `personal`)."""
-    columns: list[tuple[str, list[Any]]] = [
-        (name, [getattr(r, attribute) for r in transfers])
-        for name, (_kind, attribute) in _POST_PARAMETERS.items()
-        if attribute is not None
-    ]
-    columns += [("digest", digests), ("description", [r.description[:300] for r in transfers])]
-    if transfer_ids is not None:
-        columns.append(("id", list(transfer_ids)))
-    if len(transfers) > _MOST_POSTED_AS_VALUES:
-        return _post_sql(transfer_ids is not None), {name: Array(values) for name, values in columns}
-    parameters = {f"{name}_{row}": value for name, values in columns for row, value in enumerate(values)}
-    return _post_sql(transfer_ids is not None, len(transfers)), parameters
 
 
 def _first_index(transfers: Sequence[TransferRequest], key: tuple[str, str]) -> int:
     return next(i for i, r in enumerate(transfers) if (r.idempotency_source, r.idempotency_key) == key)
-
-
-def _lock_personal_accounts(cursor: CursorWrapper, account_ids: set[int]) -> set[int]:
-    """Lock the personal accounts involved, in id order; refuse a transfer to no account."""
-    cursor.execute(_LOCK_SQL, {"ids": sorted(account_ids)})
-    locked, found = cursor.fetchone()
-    if found != len(account_ids):
-        raise InvalidTransfer("A transfer names an account that does not exist.")
-    return set(locked)
 
 
 def _existing_transfers(
@@ -779,36 +591,6 @@ def _existing_transfers(
         [[r.idempotency_source for r in requests], [r.idempotency_key for r in requests]],
     )
     return {(source, key): (transfer_id, digest) for transfer_id, source, key, digest in cursor.fetchall()}
-
-
-def reverse_transfer(*, transfer_id: int, reason: str) -> int:
-    """Post the mirror image of a transfer. A transfer is reversed at most once."""
-    original = Transfer.objects.filter(pk=transfer_id).first()
-    if original is None:
-        raise InvalidTransfer(f"There is no transfer #{transfer_id} to reverse.")
-    if original.reverses_id is not None:
-        raise InvalidTransfer(f"Transfer #{transfer_id} is itself a reversal; it cannot be reversed.")
-    request = TransferRequest(
-        debit_account_id=original.credit_account_id,
-        credit_account_id=original.debit_account_id,
-        amount=original.amount,
-        unit=original.unit,
-        kind=f"{original.kind}_reversal",
-        line_id=original.line_id,
-        source_type=original.source_type,
-        source_id=original.source_id,
-        # The reversal nets out in the same period and category as the original.
-        period_date=original.period_date,
-        ghg_category=original.ghg_category,
-        idempotency_source="ledger_reversal",
-        idempotency_key=str(original.pk),
-        description=reason,
-        reverses_id=original.pk,
-    )
-    reversal_id, created = post_transfer(transfer=request)
-    if not created:
-        raise AlreadyReversed(f"Transfer #{transfer_id} was already reversed by transfer #{reversal_id}.")
-    return reversal_id
 
 
 # --- Joining a line ---------------------------------------------------------------------------

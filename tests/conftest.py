@@ -113,30 +113,26 @@ def make_person(lines: dict[str, BusinessLine], django_user_model):  # type: ign
     return make
 
 
-def issue(
-    account: Account,
-    amount: int,
-    *,
-    unit: str = "gCO2e",
-    key: str | None = None,
-    period_date: date = date(2026, 5, 3),
-    ghg_category: str = "scope3plus_ecosystem",
+def memo(
+    line: BusinessLine, amount: int, *, key: str | None = None, period_date: date = date(2026, 5, 3)
 ) -> TransferRequest:
-    """A request issuing `amount` to a personal account from its line's source account."""
-    source_kind = AccountKind.REDUCTION_ISSUANCE if unit == "gCO2e" else AccountKind.POINTS_BUDGET
-    assert account.line_id is not None
-    source = Account.objects.get(line_id=account.line_id, kind=source_kind)
+    """A request moving certified grams from the line's exchange registry account to its
+    certified account (the only transfers made outside a posting)."""
+    accounts = dict(
+        Account.objects.filter(
+            line=line, kind__in=[AccountKind.EXCHANGE_REGISTRY, AccountKind.EXCHANGE_CERTIFIED]
+        ).values_list("kind", "pk")
+    )
     return TransferRequest(
-        debit_account_id=source.pk,
-        credit_account_id=account.pk,
+        debit_account_id=accounts[AccountKind.EXCHANGE_REGISTRY],
+        credit_account_id=accounts[AccountKind.EXCHANGE_CERTIFIED],
         amount=amount,
-        unit=unit,
-        kind="reduction" if unit == "gCO2e" else "points_award",
-        line_id=account.line_id,
-        source_type="test",
+        unit="gCO2e",
+        kind="exchange_certification",
+        line_id=line.pk,
+        source_type="filing_batch",
         source_id=str(amount),
         period_date=period_date,
-        ghg_category=ghg_category,
         idempotency_source="tests",
         idempotency_key=key or f"key-{next(_keys)}",
     )

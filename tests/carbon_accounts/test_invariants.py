@@ -1,20 +1,22 @@
-"""Each invariant this app owns (1, 2, 5, 6) fails a test when broken."""
+"""Each invariant this app owns (1, 2, 5, 6) fails a test when broken (the entries' side:
+test_sub_ledger_invariants.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from carbon_accounts import services
 from carbon_accounts.integrity import check_ledger
-from carbon_accounts.models import Account, AccountKind
-from tests.conftest import issue
+from carbon_accounts.models import Account, AccountKind, Transfer
+from tests.conftest import memo
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +27,12 @@ def _execute(sql: str, parameters: list | None = None) -> None:
 
 
 @pytest.fixture
-def posted(make_person):  # type: ignore[no-untyped-def]
-    person = make_person()
-    transfer_id, _ = services.post_transfer(transfer=issue(person, 500))
-    services.post_transfer(transfer=issue(person, 40, unit="points"))
-    return person, transfer_id
+def posted(record):  # type: ignore[no-untyped-def]
+    """A bank customer's metro ride, posted: the person and one transfer of its posting."""
+    outcome = record("green_travel_metro", "10", region="CN-SZ")
+    transfer = Transfer.objects.filter(posting_id=outcome.record.posting_id).first()
+    assert transfer is not None
+    return outcome.record.account, transfer.pk
 
 
 # --- Invariant 1: append-only ----------------------------------------------------------------
@@ -70,24 +73,30 @@ def test_check_ledger_reports_a_disabled_trigger(posted) -> None:  # type: ignor
 )
 def test_database_refuses_unbalanced_or_degenerate_transfers(posted, amount: int, same_account: bool) -> None:  # type: ignore[no-untyped-def]
     person, _ = posted
-    source = Account.objects.get(line_id=person.line_id, kind=AccountKind.REDUCTION_ISSUANCE)
+    request = memo(person.line, 1)
+    debit = request.credit_account_id if same_account else request.debit_account_id
     with pytest.raises(IntegrityError):
         _execute(
             """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
                  source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
                  payload_digest, description, created_at)
                VALUES (%s, %s, %s, 'gCO2e', 'x', %s, 't', '1', 'none', '2026-05-01', 'raw', 'raw-1', '', '', now())""",
-            [person.pk if same_account else source.pk, person.pk, amount, person.line_id],
+            [debit, request.credit_account_id, amount, person.line_id],
         )
 
 
-def test_a_hand_edited_balance_breaks_the_zero_sum_and_is_reported(posted) -> None:  # type: ignore[no-untyped-def]
+def test_a_hand_edited_balance_no_longer_matches_its_line_nor_its_entries(posted) -> None:  # type: ignore[no-untyped-def]
     person, _ = posted
-    assert check_ledger(only_ledger=True) == []
+    assert check_ledger() == []
+    person.refresh_from_db()
+    held = person.balance_g
     _execute("UPDATE carbon_accounts_account SET balance_g = balance_g + 1 WHERE id = %s", [person.pk])
-    problems = check_ledger(only_ledger=True)
-    assert any("invariant 2: gCO2e sums to 1" in problem for problem in problems)
-    assert any(f"account {person.pk}: stored 501 g" in problem for problem in problems)
+    problems = check_ledger()
+    assert (
+        f"invariant 5: line {person.line_id} gCO2e: control account {held}, its people hold {held + 1}"
+        in problems
+    )
+    assert f"invariant 5: account {person.pk} holds {held + 1} g but its entries sum to {held} g" in problems
     with pytest.raises(CommandError, match="ledger drift"):
         call_command("check_ledger")
 
@@ -101,54 +110,78 @@ def test_database_refuses_a_negative_personal_points_balance(posted) -> None:  #
 # --- Invariant 5: group = sum of lines = sum of people -----------------------------------------
 
 
-def test_rollups_agree_after_activity_in_several_lines(make_person) -> None:  # type: ignore[no-untyped-def]
+def test_group_lines_and_people_agree_after_activity_in_several_lines(record, make_person) -> None:  # type: ignore[no-untyped-def]
     from carbon_accounts import selectors
 
-    people = [make_person(code) for code in ("employees", "bank", "life", "bank")]
+    people = [make_person(code) for code in ("bank", "life", "bank")]
     for index, person in enumerate(people):
-        services.post_transfer(transfer=issue(person, 100 + index, period_date=date(2026, 5, 1 + index)))
-        services.post_transfer(transfer=issue(person, 3, unit="points"))
+        for days_ago in range(2):
+            record(
+                "green_travel_metro",
+                str(5 + index),
+                person=person,
+                line=person.line.code,
+                region="CN-SZ",
+                occurred_on=timezone.localdate() - timedelta(days=days_ago),
+            )
+    record("commute_metro", "12", region="CN-SZ")
     group = {(r.unit, r.period, r.ghg_category): r.amount for r in selectors.issued_totals(by_line=False)}
     lines: dict[tuple, int] = {}
     for row in selectors.issued_totals(by_line=True):
         key = (row.unit, row.period, row.ghg_category)
         lines[key] = lines.get(key, 0) + row.amount
-    people_total = sum(Account.objects.get(pk=p.pk).balance_g for p in people)
+    everyone = Account.objects.filter(kind=AccountKind.PERSONAL)
     assert group == lines
-    assert sum(amount for (unit, _, _), amount in group.items() if unit == "gCO2e") == people_total == 406
-    assert check_ledger(only_ledger=True) == []
+    assert {category for unit, _period, category in group if unit == "gCO2e"} == {
+        "scope3plus_ecosystem",
+        "scope3_cat7_commuting",
+    }
+    assert sum(amount for (unit, _, _), amount in group.items() if unit == "gCO2e") == sum(
+        everyone.values_list("balance_g", flat=True)
+    )
+    assert sum(amount for (unit, _, _), amount in group.items() if unit == "points") == sum(
+        everyone.values_list("balance_points", flat=True)
+    )
+    assert check_ledger() == []
 
 
-def test_a_transfer_labelled_with_the_wrong_line_is_reported(make_person) -> None:  # type: ignore[no-untyped-def]
-    bank_person = make_person("bank")
-    life_person = make_person("life")
-    source = Account.objects.get(line_id=bank_person.line_id, kind=AccountKind.REDUCTION_ISSUANCE)
-    services.post_transfer(transfer=issue(bank_person, 10))
-    # Bypass the services: a transfer from the bank's issuance to a life customer, labelled "bank".
+def test_a_transfer_labelled_with_the_wrong_line_is_reported(lines) -> None:  # type: ignore[no-untyped-def]
+    request = memo(lines["bank"], 10)
+    life = memo(lines["life"], 10)
+    # Bypass the services: from the bank's registry to life's certified account, labelled "bank".
     _execute(
         """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
              source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
              payload_digest, description, created_at)
-           VALUES (%s, %s, 10, 'gCO2e', 'reduction', %s, 't', '1', 'none', '2026-05-01', 'raw', 'raw-2', '', '', now())""",
-        [source.pk, life_person.pk, bank_person.line_id],
+           VALUES (%s, %s, 10, 'gCO2e', 'x', %s, 't', '1', 'none', '2026-05-01', 'raw', 'raw-2', '', '', now())""",
+        [request.debit_account_id, life.credit_account_id, lines["bank"].pk],
     )
-    _execute("UPDATE carbon_accounts_account SET balance_g = 10 WHERE id = %s", [life_person.pk])
+    transfer = Transfer.objects.get(idempotency_key="raw-2")
+    assert (
+        f"transfer {transfer.pk}: labelled line {lines['bank'].pk} but its accounts belong to lines "
+        f"{lines['bank'].pk}/{lines['life'].pk}"
+    ) in check_ledger(only_ledger=True)
+
+
+def test_points_moved_outside_a_posting_of_entries_are_reported(lines) -> None:  # type: ignore[no-untyped-def]
+    budget = Account.objects.get(line=lines["bank"], kind=AccountKind.POINTS_BUDGET)
+    expired = Account.objects.get(line=lines["bank"], kind=AccountKind.POINTS_EXPIRED)
+    # The service refuses it; by raw SQL it is reported.
+    with pytest.raises(services.InvalidTransfer, match="memo accounts"):
+        services.post_transfer(
+            transfer=replace(memo(lines["bank"], 5), debit_account_id=budget.pk, credit_account_id=expired.pk)
+        )
+    _execute(
+        """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
+             source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
+             payload_digest, description, created_at)
+           VALUES (%s, %s, 5, 'points', 'x', %s, 't', '1', 'none', '2026-05-01', 'raw', 'raw-3', '', '', now())""",
+        [budget.pk, expired.pk, lines["bank"].pk],
+    )
+    transfer = Transfer.objects.get(idempotency_key="raw-3")
     problems = check_ledger(only_ledger=True)
-    assert any("labelled line" in problem for problem in problems)
-    assert any("invariant 5: line" in problem for problem in problems)
-
-
-def test_issuance_that_never_reaches_a_person_is_reported(make_person) -> None:  # type: ignore[no-untyped-def]
-    person = make_person("bank")
-    budget = Account.objects.get(line_id=person.line_id, kind=AccountKind.POINTS_BUDGET)
-    expired = Account.objects.get(line_id=person.line_id, kind=AccountKind.POINTS_EXPIRED)
-    request = replace(
-        issue(person, 5, unit="points"), debit_account_id=budget.pk, credit_account_id=expired.pk
-    )
-    services.post_transfer(transfer=request)
-    assert any(
-        "invariant 5" in problem and "people 0" in problem for problem in check_ledger(only_ledger=True)
-    )
+    assert f"transfer {transfer.pk}: moves a points_budget account outside a posting of entries" in problems
+    assert f"transfer {transfer.pk}: moves a points_expired account outside a posting of entries" in problems
 
 
 # --- Invariant 6: one effect per key ----------------------------------------------------------
@@ -156,17 +189,17 @@ def test_issuance_that_never_reaches_a_person_is_reported(make_person) -> None: 
 
 def test_database_refuses_a_second_transfer_with_the_same_key(posted) -> None:  # type: ignore[no-untyped-def]
     person, _ = posted
-    source = Account.objects.get(line_id=person.line_id, kind=AccountKind.REDUCTION_ISSUANCE)
+    request = memo(person.line, 10)
     sql = """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
              source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
              payload_digest, description, created_at)
            VALUES (%s, %s, 10, 'gCO2e', 'reduction', %s, 't', '1', 'none', '2026-05-01', 'raw', 'dup', '', '', now())"""
-    _execute(sql, [source.pk, person.pk, person.line_id])
+    accounts = [request.debit_account_id, request.credit_account_id, person.line_id]
+    _execute(sql, accounts)
     with pytest.raises(IntegrityError):
-        _execute(sql, [source.pk, person.pk, person.line_id])
+        _execute(sql, accounts)
 
 
-def test_check_ledger_command_is_clean_after_activity(make_person, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    services.post_transfer(transfer=issue(make_person(), 500))
+def test_check_ledger_command_is_clean_after_activity(posted, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]
     call_command("check_ledger")
     assert "ledger clean" in capsys.readouterr().out

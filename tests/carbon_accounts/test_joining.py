@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from carbon_accounts import services
 from carbon_accounts.models import Account, AccountKind, BusinessLine, JoiningCode, JoiningCodeKind
-from tests.conftest import issue, sign_in_staff
+from tests.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 EN = {"accept-language": "en"}
@@ -187,12 +187,28 @@ def test_points_page_without_a_line_says_how_to_join(client: Client, lines, pers
     assert 'href="/me/join/"' in page
 
 
-def test_an_existing_account_is_attached_with_what_was_recorded_before(lines, person) -> None:  # type: ignore[no-untyped-def]
-    pushed = services.open_personal_account(line=lines["bank"], external_ref="C-500")
-    services.post_transfer(transfer=issue(pushed, 4200))
+def test_an_existing_account_is_attached_with_what_was_recorded_before(reference, person) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from behaviours.services import RecordRequest, record_behaviour
+
+    pushed = services.open_personal_account(line=reference["bank"], external_ref="C-500")
+    ride = RecordRequest(
+        line=reference["bank"],
+        account=pushed,
+        behaviour_code="green_travel_metro",
+        quantity="10",
+        occurred_on=timezone.localdate(),
+        source="tests",
+        idempotency_key="c500-ride",
+        region="CN-SZ",
+    )
+    recorded = record_behaviour(request=ride).record
     _code, code = services.issue_joining_code(
-        kind=JoiningCodeKind.BINDING, line=lines["bank"], external_ref="C-500"
+        kind=JoiningCodeKind.BINDING, line=reference["bank"], external_ref="C-500"
     )
     user = person("c500@gmail.example")
     account = services.redeem_joining_code(user=user, code=code)
-    assert account.pk == pushed.pk and account.balance_g == 4200 and account.holder_id == user.pk
+    assert account.pk == pushed.pk and account.holder_id == user.pk
+    assert (account.balance_g, account.balance_points) == (recorded.reduction_g, recorded.points)
+    assert recorded.reduction_g > 0
