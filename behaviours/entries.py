@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from behaviours.models import BehaviourRecord, RecordReversal, RecordStatus
 from carbon_accounts.models import EntryKind, Unit
-from config.personal_entries import PersonalEntry, to_the_millisecond
+from config.personal_entries import PersonalEntry, sums_by_account, to_the_millisecond
 
 SOURCE_TYPE = "behaviour_record"
 
@@ -109,3 +109,26 @@ def reversals(
             reason,
         ) in rows
     ]
+
+
+def record_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    return sums_by_account(
+        BehaviourRecord.objects.filter(posting__isnull=False),
+        grams="reduction_g",
+        points="points",
+        sign=1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
+    )
+
+
+def reversal_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    # A reversal's amounts are stored negative already.
+    return sums_by_account(
+        RecordReversal.objects.all(),
+        grams="reduction_g",
+        points="points",
+        sign=1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
+    )

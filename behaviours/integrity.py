@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models import Count, Min, Q, Sum
 
 from behaviours import quantify as pure
 from behaviours import selectors
-from behaviours.models import EmissionFactor, Methodology, RecordStatus
+from behaviours.models import BehaviourRecord, EmissionFactor, Methodology, RecordReversal, RecordStatus
+from carbon_accounts.integrity import PostingLag
+from carbon_accounts.models import EntryKind, Posting
 
 
 def reductions_trace_to_records() -> list[str]:
     """Invariants 4 and 5 for recorded actions: every accepted record is posted once, no held or
-    rejected record is, each posting equals the records and reversals that name it, and each
-    person's grams equal their entries."""
+    rejected record is, and each posting equals the records and reversals that name it (each
+    person's balance against their entries is the ledger's own check)."""
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
@@ -28,41 +31,41 @@ def reductions_trace_to_records() -> list[str]:
             f"invariant 4: record {record_id} is {status} but its posting is {posting_id or 'missing'}"
             for record_id, status, posting_id in cursor.fetchall()
         ]
-        cursor.execute(
-            """WITH entries AS (
-                   SELECT posting_id, count(*) AS n, sum(reduction_g) AS grams, sum(points) AS points
-                     FROM behaviours_behaviourrecord WHERE posting_id IS NOT NULL GROUP BY 1
-                   UNION ALL
-                   SELECT posting_id, count(*), sum(reduction_g), sum(points)
-                     FROM behaviours_recordreversal GROUP BY 1)
-               SELECT p.id, p.entries, p.grams, p.points, coalesce(e.n, 0), coalesce(e.grams, 0), coalesce(e.points, 0)
-                 FROM carbon_accounts_posting p LEFT JOIN entries e ON e.posting_id = p.id
-                WHERE p.entry_kind IN ('behaviour_record', 'record_reversal')
-                  AND (p.entries <> coalesce(e.n, 0) OR p.grams <> coalesce(e.grams, 0)
-                       OR p.points <> coalesce(e.points, 0))"""
-        )
-        problems += [
-            f"invariant 5: posting {posting_id} says {n} entries, {grams} g, {points} points; "
-            f"its entries are {en}, {eg} g, {ep} points"
-            for posting_id, n, grams, points, en, eg, ep in cursor.fetchall()
-        ]
-        # Grams move on personal accounts only by records and their reversals.
-        cursor.execute(
-            """WITH entries AS (
-                   SELECT account_id, reduction_g AS grams FROM behaviours_behaviourrecord
-                    WHERE posting_id IS NOT NULL
-                   UNION ALL
-                   SELECT account_id, reduction_g FROM behaviours_recordreversal),
-               sums AS (SELECT account_id, sum(grams) AS grams FROM entries GROUP BY 1)
-               SELECT a.id, a.balance_g, coalesce(s.grams, 0)
-                 FROM carbon_accounts_account a LEFT JOIN sums s ON s.account_id = a.id
-                WHERE a.kind = 'personal' AND a.balance_g <> coalesce(s.grams, 0)"""
-        )
-        problems += [
-            f"invariant 5: account {account_id} holds {grams} g but its entries sum to {entries} g"
-            for account_id, grams, entries in cursor.fetchall()
-        ]
+    problems += _postings_match_entries()
     problems += _grams_match_factor_rows()
+    return problems
+
+
+def _postings_match_entries() -> list[str]:
+    """Each posting of records or reversals: its count and sums are those of the entries naming it."""
+    found: dict[int, list[int]] = {}
+    for rows in (BehaviourRecord.objects.filter(posting__isnull=False), RecordReversal.objects.all()):
+        sums = rows.values("posting_id").annotate(
+            n=Count("id"), grams=Sum("reduction_g"), points=Sum("points")
+        )
+        for posting_id, n, grams, points in sums.values_list("posting_id", "n", "grams", "points"):
+            sums_found = found.setdefault(posting_id, [0, 0, 0])
+            sums_found[0] += n
+            sums_found[1] += int(grams or 0)
+            sums_found[2] += int(points or 0)
+    problems = []
+    postings = Posting.objects.filter(
+        Q(entry_kind__in=[EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL]) | Q(pk__in=set(found))
+    ).values_list("pk", "entry_kind", "entries", "grams", "points")
+    for posting_id, kind, n, grams, points in postings.iterator(chunk_size=10_000):
+        en, eg, ep = found.pop(posting_id, [0, 0, 0])
+        if (n, grams, points) != (en, eg, ep) or kind not in (
+            EntryKind.BEHAVIOUR_RECORD,
+            EntryKind.RECORD_REVERSAL,
+        ):
+            problems.append(
+                f"invariant 5: posting {posting_id} says {n} entries, {grams} g, {points} points; "
+                f"its entries are {en}, {eg} g, {ep} points"
+            )
+    problems += [
+        f"invariant 5: entries name posting {posting_id}, which does not exist"
+        for posting_id in sorted(found)
+    ]
     return problems
 
 
@@ -134,3 +137,11 @@ def _grams_match_factor_rows() -> list[str]:
                     f"invariant 4: and {count - len(record_ids)} more records like record {first}"
                 )
     return problems
+
+
+def unposted_records() -> PostingLag:
+    """Accepted records with no posting yet (recording posts them in its own transaction)."""
+    unposted = BehaviourRecord.objects.filter(
+        status__in=[RecordStatus.ACCEPTED, RecordStatus.REVERSED], posting__isnull=True
+    ).aggregate(n=Count("id"), oldest=Min("created_at"))
+    return PostingLag(EntryKind.BEHAVIOUR_RECORD, unposted["n"], unposted["oldest"])

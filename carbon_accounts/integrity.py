@@ -7,11 +7,15 @@ that a drift (a hand-edited balance, a dropped trigger, a mislabelled transfer) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Max
 
-from carbon_accounts.models import MEMO_KINDS
+from carbon_accounts.models import MEMO_KINDS, Account, AccountKind
+from config import personal_entries
 
 
 def _rows(sql: str, parameters: list[Any] | None = None) -> list[tuple]:
@@ -166,6 +170,43 @@ def idempotency_keys_unique() -> list[str]:
     return problems
 
 
+# Accounts compared per range of ids: each app sums its entries of the range in one grouped scan,
+# and memory stays flat however many people there are.
+_ACCOUNTS_PER_RANGE = 50_000
+
+
+def personal_balances_equal_entries() -> list[str]:
+    """Invariant 5: each personal balance is the sum of its entries, read from the tables of the
+    apps that keep them (config/personal_entries.py)."""
+    summers = personal_entries.summers()
+    problems = []
+    personal = Account.objects.filter(kind=AccountKind.PERSONAL)
+    last_id = personal.aggregate(last=Max("id"))["last"] or 0
+    for first in range(0, last_id + 1, _ACCOUNTS_PER_RANGE):
+        last = first + _ACCOUNTS_PER_RANGE - 1
+        entries: dict[int, list[int]] = {}
+        for summer in summers.values():
+            for account_id, (grams, points) in summer(first_account_id=first, last_account_id=last).items():
+                sums = entries.setdefault(account_id, [0, 0])
+                sums[0] += grams
+                sums[1] += points
+        balances = personal.filter(id__gte=first, id__lte=last).values_list(
+            "id", "balance_g", "balance_points"
+        )
+        for account_id, grams, points in balances.iterator(chunk_size=10_000):
+            expected = entries.pop(account_id, [0, 0])
+            if [grams, points] != expected:
+                problems.append(
+                    f"invariant 5: account {account_id} holds {grams} g and {points} points "
+                    f"but its entries sum to {expected[0]} g and {expected[1]} points"
+                )
+        problems += [
+            f"invariant 5: entries name account {account_id}, which is not a personal account"
+            for account_id in sorted(entries)
+        ]
+    return problems
+
+
 def personal_points_not_negative() -> list[str]:
     """Invariant 3 (the ledger's half): no personal points balance below zero."""
     return [
@@ -181,6 +222,7 @@ LEDGER_CHECKS = (
     transfers_well_formed,
     personal_accounts_outside_transfers,
     control_accounts_match_people,
+    personal_balances_equal_entries,
     postings_match_transfers,
     every_unit_sums_to_zero,
     personal_points_not_negative,
@@ -197,8 +239,31 @@ def register(check: Callable[[], list[str]]) -> None:
         _registered_checks.append(check)
 
 
+@dataclass(frozen=True)
+class PostingLag:
+    """Entries of one kind not yet carried by a posting: how many, and since when."""
+
+    kind: str
+    unposted: int
+    oldest: datetime | None
+
+
+_lag_readers: list[Callable[[], PostingLag]] = []
+
+
+def register_lag(reader: Callable[[], PostingLag]) -> None:
+    if reader not in _lag_readers:
+        _lag_readers.append(reader)
+
+
+def posting_lag() -> list[PostingLag]:
+    """What each app has not posted yet (entries are posted in their own transaction, so a
+    non-zero figure is also reported by that app's check)."""
+    return [reader() for reader in _lag_readers]
+
+
 def check_ledger(*, only_ledger: bool = False) -> list[str]:
-    """Every invariant; with only_ledger, just this app's (for tests that post raw transfers)."""
+    """Every invariant; with only_ledger, just this app's and the balances against their entries."""
     problems: list[str] = []
     for check in (*LEDGER_CHECKS, *([] if only_ledger else _registered_checks)):
         problems.extend(check())

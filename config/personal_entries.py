@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from django.db.models import DateTimeField, F, Func, Value
+from django.db.models import DateTimeField, F, Func, QuerySet, Sum, Value
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,60 @@ KIND_ORDER = {
     "donation": 5,
 }
 
+
+class EntrySums(Protocol):
+    def __call__(self, *, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+        """{account id: (signed grams, signed points)} of the posted entries of this kind of the
+        accounts with ids in [first, last]; accounts with none are absent."""
+        ...
+
+
 _readers: dict[str, EntryReader] = {}
+_sums: dict[str, EntrySums] = {}
 
 
-def register(*, kind: str, reader: EntryReader | Callable[..., list[PersonalEntry]]) -> None:
+def register(
+    *,
+    kind: str,
+    reader: EntryReader | Callable[..., list[PersonalEntry]],
+    sums: EntrySums | Callable[..., dict[int, tuple[int, int]]],
+) -> None:
     if kind not in KIND_ORDER:
         raise ValueError(f"unknown kind of entry: {kind}")
     _readers[kind] = reader  # type: ignore[assignment]
+    _sums[kind] = sums  # type: ignore[assignment]
 
 
 def readers() -> dict[str, EntryReader]:
     return dict(_readers)
 
 
+def summers() -> dict[str, EntrySums]:
+    """Each kind's per-account sums, for the check that a balance equals its entries."""
+    return dict(_sums)
+
+
 def to_the_millisecond(field: str) -> Func:
     """The ordering expression of a moment column: the statement orders entries by the
     millisecond, then by id, so that its cursor (an integer) can name a place among them."""
     return Func(Value("milliseconds"), F(field), function="date_trunc", output_field=DateTimeField())
+
+
+def sums_by_account(
+    rows: QuerySet[Any],
+    *,
+    grams: str | None,
+    points: str,
+    sign: int,
+    first_account_id: int,
+    last_account_id: int,
+) -> dict[int, tuple[int, int]]:
+    """An EntrySums answer from an app's entry rows: the sums of two columns per account (one
+    grouped scan of the accounts' range), with the sign the entries move the balance by."""
+    query = (
+        rows.filter(account_id__gte=first_account_id, account_id__lte=last_account_id)
+        .values("account_id")
+        .annotate(grams=Sum(grams) if grams else Value(0), points=Sum(points))
+        .values_list("account_id", "grams", "points")
+    )
+    return {account: (sign * int(g or 0), sign * int(p or 0)) for account, g, p in query}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from carbon_accounts.models import EntryKind, Unit
-from config.personal_entries import PersonalEntry, to_the_millisecond
+from config.personal_entries import PersonalEntry, sums_by_account, to_the_millisecond
 from engagement.models import Donation
 
 
@@ -41,3 +41,14 @@ def donations(
         )
         for donation_id, created_at, period_date, points, posting_id, number, project_name in rows
     ]
+
+
+def donation_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    return sums_by_account(
+        Donation.objects.all(),
+        grams=None,
+        points="points",
+        sign=-1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
+    )

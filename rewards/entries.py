@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from carbon_accounts.models import EntryKind, Unit
-from config.personal_entries import PersonalEntry, to_the_millisecond
+from config.personal_entries import PersonalEntry, sums_by_account, to_the_millisecond
 from rewards.models import PointsExpiry, PointsRule, Redemption, RedemptionStatus
 from rewards.services import PointsRules
 
@@ -138,4 +138,37 @@ def rules_at(*, versions: list[PointsRule], line_id: int, line_code: str, moment
             and rule.created_at <= moment
             and (rule.superseded_at is None or rule.superseded_at > moment)
         },
+    )
+
+
+def redemption_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    return sums_by_account(
+        Redemption.objects.all(),
+        grams=None,
+        points="points",
+        sign=-1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
+    )
+
+
+def cancellation_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    return sums_by_account(
+        Redemption.objects.filter(cancel_posting__isnull=False),
+        grams=None,
+        points="points",
+        sign=1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
+    )
+
+
+def expiry_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
+    return sums_by_account(
+        PointsExpiry.objects.all(),
+        grams=None,
+        points="points",
+        sign=-1,
+        first_account_id=first_account_id,
+        last_account_id=last_account_id,
     )

@@ -96,7 +96,10 @@ def test_a_hand_edited_balance_no_longer_matches_its_line_nor_its_entries(posted
         f"invariant 5: line {person.line_id} gCO2e: control account {held}, its people hold {held + 1}"
         in problems
     )
-    assert f"invariant 5: account {person.pk} holds {held + 1} g but its entries sum to {held} g" in problems
+    assert (
+        f"invariant 5: account {person.pk} holds {held + 1} g and {person.balance_points} points "
+        f"but its entries sum to {held} g and {person.balance_points} points"
+    ) in problems
     with pytest.raises(CommandError, match="ledger drift"):
         call_command("check_ledger")
 

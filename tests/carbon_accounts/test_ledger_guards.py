@@ -141,7 +141,10 @@ def test_the_database_refuses_changing_or_deleting_what_the_ledger_hangs_on(hist
         [history["other_line"].pk, account.pk],
     )
     refused("UPDATE carbon_accounts_account SET kind = 'line' WHERE id = %s", [account.pk])
-    refused("DELETE FROM carbon_accounts_transfer WHERE id = %s", [record.reduction_transfer_id])
+    transfer = Transfer.objects.filter(posting_id=record.posting_id).first()
+    assert transfer is not None
+    refused("DELETE FROM carbon_accounts_transfer WHERE id = %s", [transfer.pk])
+    refused("DELETE FROM carbon_accounts_posting WHERE id = %s", [record.posting_id])
     refused("DELETE FROM rewards_redemption WHERE id = %s", [redemption.pk])
     refused("UPDATE rewards_redemption SET points = 0 WHERE id = %s", [redemption.pk])
     refused("DELETE FROM rewards_pointsexpiry WHERE id = %s", [expiry.pk])
@@ -151,9 +154,12 @@ def test_the_database_refuses_changing_or_deleting_what_the_ledger_hangs_on(hist
     refused("DELETE FROM behaviours_behaviourrecord WHERE id = %s", [record.pk])
     refused("UPDATE behaviours_behaviourrecord SET reduction_g = reduction_g + 1 WHERE id = %s", [record.pk])
     refused("UPDATE behaviours_behaviourrecord SET quantity = 1000 WHERE id = %s", [record.pk])
-    refused("UPDATE behaviours_behaviourrecord SET reduction_transfer_id = NULL WHERE id = %s", [record.pk])
-    refused("DELETE FROM behaviours_recordfactor WHERE record_id = %s", [record.pk])
-    refused("UPDATE behaviours_recordfactor SET factor_id = factor_id WHERE record_id = %s", [record.pk])
+    refused("UPDATE behaviours_behaviourrecord SET posting_id = NULL WHERE id = %s", [record.pk])
+    refused("UPDATE behaviours_behaviourrecord SET basis_id = NULL WHERE id = %s", [record.pk])
+    refused("DELETE FROM behaviours_quantificationbasis WHERE id = %s", [record.basis_id])
+    refused(
+        "UPDATE behaviours_quantificationbasis SET factor_a_id = factor_a_id WHERE id = %s", [record.basis_id]
+    )
     assert check_ledger() == []
 
 
