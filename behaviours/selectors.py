@@ -385,9 +385,7 @@ def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTrace
     from carbon_accounts import selectors as ledger
 
     found = list(
-        BehaviourRecord.objects.filter(pk__in=record_ids, posting__isnull=False)
-        .select_related("reversal")
-        .only("pk", "account_id", "reduction_g", "points", "posting_id", "created_at", "decided_at")
+        BehaviourRecord.objects.filter(pk__in=record_ids, posting__isnull=False).select_related("reversal")
     )
     reversals = {record.pk: getattr(record, "reversal", None) for record in found}
     posting_ids = [record.posting_id for record in found if record.posting_id is not None]

@@ -22,6 +22,7 @@ from behaviours import selectors
 from behaviours.models import BehaviourRecord, RecordStatus
 from behaviours.services import reverse_record
 from carbon_accounts import selectors as ledger_selectors
+from carbon_accounts.models import Posting
 from exchange_bridge.models import BatchState, FilingBatch, FilingItem, ItemStatus
 from tests.conftest import sign_in_staff
 
@@ -134,9 +135,15 @@ def test_a_sampled_record_shows_its_evidence_rows_recomputation_ledger_and_certi
     factor = selectors.factor_rows_of(record_id=filed.pk)[0].factor
     assert f"Row #{factor.pk}: region CN-SZ" in page and factor.source_ref in page
     # The group-ledger movement that carried the grams, and the certificate's serial block.
-    movements = selectors.record_ledger_trace(record_id=filed.pk)
-    assert movements[0].kind == "reduction" and movements[0].amount == filed.reduction_g
-    assert movements[0].reference in page
+    # The record is its person's entry; its posting carried its grams into the line's control account.
+    entry, *posting = selectors.record_ledger_trace(record_id=filed.pk)
+    assert (entry.kind, entry.unit, entry.amount) == ("behaviour_record", "gCO2e", filed.reduction_g)
+    assert entry.credit == f"personal account #{filed.account_id}" and entry.reference in page
+    grams = next(line for line in posting if line.unit == "gCO2e")
+    assert grams.reference.startswith(f"posting #{filed.posting_id} ") and grams.reference in page
+    assert grams.debit.startswith("bank · reduction issuance (system) #")
+    assert grams.credit.startswith("bank · business-line sub-account #")
+    assert grams.amount == Posting.objects.get(pk=filed.posting_id).grams >= filed.reduction_g
     assert "bank-seee-2026-0001" in page and "SEEE-F-77" in page
     assert "<code>SEEE-2026-000042</code> – <code>SEEE-2026-000042</code>" in page
     assert "seed=1" in page  # the way back to the same sample
