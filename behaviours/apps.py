@@ -15,8 +15,10 @@ class BehavioursConfig(AppConfig):
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
         ledger_integrity.register(reference_changes.changes_by_two_people)
-        personal_entries.register(kind="behaviour_record", reader=entries.records)
-        personal_entries.register(kind="record_reversal", reader=entries.reversals)
+        personal_entries.register(kind="behaviour_record", reader=entries.records, sums=entries.record_sums)
+        personal_entries.register(
+            kind="record_reversal", reader=entries.reversals, sums=entries.reversal_sums
+        )
         ledger_demo.register_hook(demo.record_demo_activity)
         register(url_name="my_account", label=_("My carbon account"), audience="member", order=10)
         register(url_name="commute", label=_("Log a commute"), audience="employee", order=15)

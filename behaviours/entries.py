@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from behaviours.models import BehaviourRecord, RecordReversal, RecordStatus
 from carbon_accounts.models import EntryKind, Unit
@@ -109,3 +109,23 @@ def reversals(
             reason,
         ) in rows
     ]
+
+
+def record_sums() -> dict[int, tuple[int, int]]:
+    """Posted records' grams and points per account (held and rejected ones moved nothing)."""
+    rows = (
+        BehaviourRecord.objects.filter(posting_id__isnull=False)
+        .values("account_id")
+        .annotate(grams=Sum("reduction_g"), points=Sum("points"))
+        .values_list("account_id", "grams", "points")
+    )
+    return {account_id: (int(grams), int(points)) for account_id, grams, points in rows}
+
+
+def reversal_sums() -> dict[int, tuple[int, int]]:
+    rows = (
+        RecordReversal.objects.values("account_id")
+        .annotate(grams=Sum("reduction_g"), points=Sum("points"))
+        .values_list("account_id", "grams", "points")
+    )
+    return {account_id: (int(grams), int(points)) for account_id, grams, points in rows}

@@ -11,8 +11,8 @@ from behaviours.models import EmissionFactor, Methodology, RecordStatus
 
 def reductions_trace_to_records() -> list[str]:
     """Invariants 4 and 5 for recorded actions: every accepted record is posted once, no held or
-    rejected record is, each posting equals the records and reversals that name it, and each
-    person's grams equal their entries."""
+    rejected record is, and each posting equals the records and reversals that name it and is of
+    their line, day, GHG category, behaviour and basis (what line and group totals read)."""
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
@@ -46,21 +46,25 @@ def reductions_trace_to_records() -> list[str]:
             f"its entries are {en}, {eg} g, {ep} points"
             for posting_id, n, grams, points, en, eg, ep in cursor.fetchall()
         ]
-        # Grams move on personal accounts only by records and their reversals.
         cursor.execute(
-            """WITH entries AS (
-                   SELECT account_id, reduction_g AS grams FROM behaviours_behaviourrecord
-                    WHERE posting_id IS NOT NULL
-                   UNION ALL
-                   SELECT account_id, reduction_g FROM behaviours_recordreversal),
-               sums AS (SELECT account_id, sum(grams) AS grams FROM entries GROUP BY 1)
-               SELECT a.id, a.balance_g, coalesce(s.grams, 0)
-                 FROM carbon_accounts_account a LEFT JOIN sums s ON s.account_id = a.id
-                WHERE a.kind = 'personal' AND a.balance_g <> coalesce(s.grams, 0)"""
+            """SELECT 'record', r.id, r.occurred_on, r.ghg_category, p.id, p.entry_kind, p.period_date, p.ghg_category
+                 FROM behaviours_behaviourrecord r JOIN carbon_accounts_posting p ON p.id = r.posting_id
+                WHERE (p.entry_kind, p.line_id, p.period_date, p.ghg_category, p.behaviour_code, p.basis_id)
+                      IS DISTINCT FROM
+                      ('behaviour_record', r.line_id, r.occurred_on, r.ghg_category, r.behaviour_id, r.basis_id)
+               UNION ALL
+               SELECT 'reversal', x.id, r.occurred_on, r.ghg_category, p.id, p.entry_kind, p.period_date, p.ghg_category
+                 FROM behaviours_recordreversal x JOIN carbon_accounts_posting p ON p.id = x.posting_id
+                 JOIN behaviours_behaviourrecord r ON r.id = x.record_id
+                WHERE (p.entry_kind, p.line_id, p.period_date, p.ghg_category, p.behaviour_code, p.basis_id)
+                      IS DISTINCT FROM
+                      ('record_reversal', r.line_id, r.occurred_on, r.ghg_category, r.behaviour_id, r.basis_id)
+                ORDER BY 1, 2"""
         )
         problems += [
-            f"invariant 5: account {account_id} holds {grams} g but its entries sum to {entries} g"
-            for account_id, grams, entries in cursor.fetchall()
+            f"invariant 5: {entry} {entry_id} ({day}, {category}) names {kind} posting {posting_id} "
+            f"({posting_day}, {posting_category}) of another kind, line, day, category, behaviour or basis"
+            for entry, entry_id, day, category, posting_id, kind, posting_day, posting_category in cursor.fetchall()
         ]
     problems += _grams_match_factor_rows()
     return problems

@@ -6,10 +6,13 @@ that a drift (a hand-edited balance, a dropped trigger, a mislabelled transfer) 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
+
+from carbon_accounts.models import Account, AccountKind
 
 
 def _rows(sql: str, parameters: list[Any] | None = None) -> list[tuple]:
@@ -177,6 +180,36 @@ LEDGER_CHECKS = (
 )
 
 
+def personal_balances_match_entries() -> list[str]:
+    """Invariant 5: each personal balance, in grams and in points, is the sum of its entries,
+    which the apps that make them sum per account (config/personal_entries.py)."""
+    from config import personal_entries
+
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for kind_sums in personal_entries.sums().values():
+        for account_id, (grams, points) in kind_sums().items():
+            totals[account_id][0] += grams
+            totals[account_id][1] += points
+    problems = []
+    for account_id, grams, points in (
+        Account.objects.filter(kind=AccountKind.PERSONAL)
+        .order_by("id")
+        .values_list("id", "balance_g", "balance_points")
+        .iterator()
+    ):
+        entries = totals.pop(account_id, [0, 0])
+        if [grams, points] != entries:
+            problems.append(
+                f"invariant 5: account {account_id} holds {grams} g and {points} points "
+                f"but its entries sum to {entries[0]} g and {entries[1]} points"
+            )
+    problems += [
+        f"invariant 5: entries name account {account_id}, which is not a personal account"
+        for account_id in sorted(totals)
+    ]
+    return problems
+
+
 # Higher apps add the invariants they own (for example the trace of each reduction) here.
 _registered_checks: list[Callable[[], list[str]]] = []
 
@@ -189,6 +222,7 @@ def register(check: Callable[[], list[str]]) -> None:
 def check_ledger(*, only_ledger: bool = False) -> list[str]:
     """Every invariant; with only_ledger, just this app's (for tests that post raw transfers)."""
     problems: list[str] = []
-    for check in (*LEDGER_CHECKS, *([] if only_ledger else _registered_checks)):
+    entry_checks = () if only_ledger else (personal_balances_match_entries, *_registered_checks)
+    for check in (*LEDGER_CHECKS, *entry_checks):
         problems.extend(check())
     return problems

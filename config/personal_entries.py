@@ -62,17 +62,30 @@ KIND_ORDER = {
     "donation": 5,
 }
 
+# A kind's signed sums per account, {account id: (grams, points)}, over every entry that moved
+# a balance: check_ledger compares each personal balance with the sum of its entries.
+EntrySums = Callable[[], dict[int, tuple[int, int]]]
+
 _readers: dict[str, EntryReader] = {}
+_sums: dict[str, EntrySums] = {}
 
 
-def register(*, kind: str, reader: EntryReader | Callable[..., list[PersonalEntry]]) -> None:
+def register(
+    *, kind: str, reader: EntryReader | Callable[..., list[PersonalEntry]], sums: EntrySums | None = None
+) -> None:
     if kind not in KIND_ORDER:
         raise ValueError(f"unknown kind of entry: {kind}")
     _readers[kind] = reader  # type: ignore[assignment]
+    if sums is not None:
+        _sums[kind] = sums
 
 
 def readers() -> dict[str, EntryReader]:
     return dict(_readers)
+
+
+def sums() -> dict[str, EntrySums]:
+    return dict(_sums)
 
 
 def to_the_millisecond(field: str) -> Func:

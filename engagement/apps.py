@@ -14,7 +14,7 @@ class EngagementConfig(AppConfig):
         from engagement.panels import campaign_card, donations_in_history
 
         ledger_demo.register_hook(demo.set_up_demo_engagement)
-        personal_entries.register(kind="donation", reader=entries.donations)
+        personal_entries.register(kind="donation", reader=entries.donations, sums=entries.donation_sums)
         register(url_name="campaigns", label=_("Campaigns"), audience="member", order=32)
         register(url_name="welfare_projects", label=_("Donate points"), audience="member", order=34)
         register(url_name="staff_campaigns", label=_("Campaigns"), audience="staff", order=92)

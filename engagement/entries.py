@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Sum
+
 from carbon_accounts.models import EntryKind, Unit
 from config.personal_entries import PersonalEntry, to_the_millisecond
 from engagement.models import Donation
@@ -41,3 +43,13 @@ def donations(
         )
         for donation_id, created_at, period_date, points, posting_id, number, project_name in rows
     ]
+
+
+def donation_sums() -> dict[int, tuple[int, int]]:
+    rows = (
+        Donation.objects.order_by()
+        .values("account_id")
+        .annotate(total=Sum("points"))
+        .values_list("account_id", "total")
+    )
+    return {account_id: (0, -int(total)) for account_id, total in rows}

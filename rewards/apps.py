@@ -15,9 +15,11 @@ class RewardsConfig(AppConfig):
 
         ledger_demo.register_hook(demo.set_up_demo_rewards)
         ledger_integrity.register(integrity.rights_never_oversold)
-        personal_entries.register(kind="redemption", reader=entries.redemptions)
-        personal_entries.register(kind="redemption_cancellation", reader=entries.cancellations)
-        personal_entries.register(kind="points_expiry", reader=entries.expiries)
+        personal_entries.register(kind="redemption", reader=entries.redemptions, sums=entries.redemption_sums)
+        personal_entries.register(
+            kind="redemption_cancellation", reader=entries.cancellations, sums=entries.cancellation_sums
+        )
+        personal_entries.register(kind="points_expiry", reader=entries.expiries, sums=entries.expiry_sums)
         register(url_name="points_history", label=_("Green points"), audience="member", order=25)
         register(url_name="green_rights", label=_("Green rights"), audience="member", order=30)
         register(url_name="staff_rewards", label=_("Rewards and liability"), audience="staff", order=91)

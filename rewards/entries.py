@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet, Sum
 
 from carbon_accounts.models import EntryKind, Unit
 from config.personal_entries import PersonalEntry, to_the_millisecond
@@ -139,3 +142,20 @@ def rules_at(*, versions: list[PointsRule], line_id: int, line_code: str, moment
             and (rule.superseded_at is None or rule.superseded_at > moment)
         },
     )
+
+
+def _points_per_account(query: QuerySet[Any], sign: int) -> dict[int, tuple[int, int]]:
+    rows = query.values("account_id").annotate(total=Sum("points")).values_list("account_id", "total")
+    return {account_id: (0, sign * int(total)) for account_id, total in rows}
+
+
+def redemption_sums() -> dict[int, tuple[int, int]]:
+    return _points_per_account(Redemption.objects.order_by(), -1)
+
+
+def cancellation_sums() -> dict[int, tuple[int, int]]:
+    return _points_per_account(Redemption.objects.order_by().filter(cancel_posting_id__isnull=False), 1)
+
+
+def expiry_sums() -> dict[int, tuple[int, int]]:
+    return _points_per_account(PointsExpiry.objects.order_by(), -1)
