@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import BooleanField, Case, Count, F, Min, Q, Sum, Value, When
 
 from behaviours import quantify as pure
 from behaviours import selectors
@@ -14,8 +14,8 @@ from carbon_accounts.models import EntryKind, Posting
 
 def reductions_trace_to_records() -> list[str]:
     """Invariants 4 and 5 for recorded actions: every accepted record is posted once, no held or
-    rejected record is, and each posting equals the records and reversals that name it (each
-    person's balance against their entries is the ledger's own check)."""
+    rejected record is, and each posting equals the records and reversals that name it and is of
+    their line, day, GHG category, behaviour and basis (what line and group totals read)."""
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
@@ -32,8 +32,56 @@ def reductions_trace_to_records() -> list[str]:
             for record_id, status, posting_id in cursor.fetchall()
         ]
     problems += _postings_match_entries()
+    problems += _entries_on_their_postings_key()
     problems += _grams_match_factor_rows()
     return problems
+
+
+def _entries_on_their_postings_key() -> list[str]:
+    """Each record or reversal names a posting of its own kind, line, day, GHG category, behaviour
+    and basis: line and group totals by period and category are read from the postings."""
+
+    def keyed(kind: str, prefix: str) -> Case:
+        same = (
+            Q(posting__entry_kind=kind)
+            & Q(posting__line_id=F(f"{prefix}line_id"))
+            & Q(posting__period_date=F(f"{prefix}occurred_on"))
+            & Q(posting__ghg_category=F(f"{prefix}ghg_category"))
+            & Q(posting__behaviour_code=F(f"{prefix}behaviour_id"))
+            & (
+                Q(posting__basis_id=F(f"{prefix}basis_id"))
+                | Q(posting__basis_id__isnull=True, **{f"{prefix}basis_id__isnull": True})
+            )
+        )
+        return Case(When(same, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+    columns = (
+        "pk",
+        "occurred_on",
+        "ghg_category",
+        "posting_id",
+        "posting__entry_kind",
+        "posting__period_date",
+        "posting__ghg_category",
+    )
+    wrong = [
+        ("record", row)
+        for row in BehaviourRecord.objects.filter(posting__isnull=False)
+        .alias(keyed=keyed(EntryKind.BEHAVIOUR_RECORD, ""))
+        .filter(keyed=False)
+        .values_list(*columns)
+    ]
+    wrong += [
+        ("reversal", row)
+        for row in RecordReversal.objects.alias(keyed=keyed(EntryKind.RECORD_REVERSAL, "record__"))
+        .filter(keyed=False)
+        .values_list("pk", "record__occurred_on", "record__ghg_category", *columns[3:])
+    ]
+    return [
+        f"invariant 5: {entry} {entry_id} ({day}, {category}) names {kind} posting {posting_id} "
+        f"({posting_day}, {posting_category}) of another kind, line, day, category, behaviour or basis"
+        for entry, (entry_id, day, category, posting_id, kind, posting_day, posting_category) in wrong
+    ]
 
 
 def _postings_match_entries() -> list[str]:

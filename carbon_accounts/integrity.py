@@ -135,7 +135,7 @@ def transfers_well_formed() -> list[str]:
         for transfer_id, kind in _rows(
             """SELECT t.id, a.kind FROM carbon_accounts_transfer t
                  JOIN carbon_accounts_account a ON a.id IN (t.debit_account_id, t.credit_account_id)
-                WHERE t.posting_id IS NULL AND NOT a.kind = ANY(%s)""",
+                WHERE t.posting_id IS NULL AND NOT a.kind = ANY(%s) ORDER BY t.id, a.kind""",
             [list(MEMO_KINDS)],
         )
     ]
