@@ -285,15 +285,13 @@ def discard_openings(*, account_ids: Sequence[int]) -> int:
     """Take back accounts that open_people opened, in the caller's transaction that is still
     open, for people nothing was recorded for: a batch opens its people before checking their
     records, and a person whose every record was refused keeps no account, as with a single
-    record. An account with anything posted to it stays."""
+    record. An account whose balance moved stays (an entry naming it would keep it anyway)."""
     if not account_ids:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            """DELETE FROM carbon_accounts_account AS a
-                WHERE a.id = ANY(%s::bigint[]) AND a.kind = 'personal'
-                  AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.debit_account_id = a.id)
-                  AND NOT EXISTS (SELECT 1 FROM carbon_accounts_transfer AS t WHERE t.credit_account_id = a.id)""",
+            """DELETE FROM carbon_accounts_account
+                WHERE id = ANY(%s::bigint[]) AND kind = 'personal' AND balance_g = 0 AND balance_points = 0""",
             [Array(account_ids)],
         )
         return int(cursor.rowcount)
