@@ -203,6 +203,10 @@ class ReferenceSnapshot:
     factors: dict[str, list[pure.FactorRow]]
     # The current methodology rows by id, so a new record carries its row without a query.
     methodology_models: dict[int, Methodology]
+    # Every quantification basis by its rows (they are added with the reference data).
+    bases: dict[pure.BasisKey, int] = field(default_factory=dict)
+    # The basis rows new records carry, made once per basis (behaviours.services).
+    basis_models: dict[int, QuantificationBasis] = field(default_factory=dict, compare=False, repr=False)
     # Resolutions already made from these rows, by (behaviour, region, day): a batch of records
     # of one behaviour and day resolves its rows once. Dropped with the snapshot.
     resolutions: dict[tuple[str, str, date], tuple[pure.MethodologyRow, tuple[pure.FactorRow, ...]]] = field(
@@ -270,6 +274,12 @@ def reference(version: str | None = None) -> ReferenceSnapshot:
         methodologies=methodologies,
         factors=factors,
         methodology_models=models,
+        bases={
+            (methodology, factor_a, factor_b): basis
+            for basis, methodology, factor_a, factor_b in QuantificationBasis.objects.values_list(
+                "pk", "methodology_id", "factor_a_id", "factor_b_id"
+            )
+        },
     )
     _snapshot = (version, snapshot)
     return snapshot

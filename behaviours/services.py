@@ -246,28 +246,24 @@ def _post(records: list[BehaviourRecord]) -> None:
         ]
 
 
-# Bases already in the database, by (methodology, factor a, factor b): they are never changed.
-_basis_ids: dict[tuple[int, int, int | None], int] = {}
-
-
-def _basis_id(quantification: pure.Quantification | None) -> int | None:
-    """The shared basis of a quantification."""
+def _basis_id(
+    quantification: pure.Quantification | None, reference: selectors.ReferenceSnapshot
+) -> int | None:
+    """The shared basis of a quantification, from the snapshot of the reference data."""
     if quantification is None:
         return None
     factors = [int(factor.row_id or 0) for factor in quantification.factors]
     key = (int(quantification.methodology.row_id or 0), factors[0], factors[1] if len(factors) > 1 else None)
-    if key in _basis_ids:
-        return _basis_ids[key]
-    # Added with the reference data (reference.add_bases); created here only if some row came
-    # in another way, and then this transaction holds others needing it until it commits.
+    if key in reference.bases:
+        return reference.bases[key]
+    # Added with the reference data (reference.add_bases); created here only if a row came in
+    # another way. Adding it writes a new reference version, so the next snapshot holds it.
     basis, _created = QuantificationBasis.objects.get_or_create(
         methodology_id=key[0],
         factor_a_id=key[1],
         factor_b_id=key[2],
         defaults={"method": quantification.methodology.method},
     )
-    # Remembered once the basis is surely committed (the caller's transaction may roll back).
-    transaction.on_commit(partial(_basis_ids.__setitem__, key, basis.pk))
     return basis.pk
 
 
@@ -345,19 +341,32 @@ def _new_record(
         ),
     )
     if quantification is not None:
-        # The basis with its methodology row, so callers reading the record cost no query.
+        record.basis = _basis(quantification, reference)
+    return record
+
+
+def _basis(
+    quantification: pure.Quantification, reference: selectors.ReferenceSnapshot
+) -> QuantificationBasis:
+    """The basis a record was computed with, with its methodology row so that callers reading the
+    record cost no query; one instance per basis for every record of the snapshot (never changed)."""
+    basis_id = _basis_id(quantification, reference)
+    assert basis_id is not None
+    basis = reference.basis_models.get(basis_id)
+    if basis is None:
         factors = [int(factor.row_id or 0) for factor in quantification.factors]
         methodology_id = int(quantification.methodology.row_id or 0)
-        record.basis = QuantificationBasis(
-            pk=_basis_id(quantification),
+        basis = QuantificationBasis(
+            pk=basis_id,
             methodology_id=methodology_id,
             factor_a_id=factors[0],
             factor_b_id=factors[1] if len(factors) > 1 else None,
             method=quantification.methodology.method,
         )
         if methodology_id in reference.methodology_models:
-            record.basis.methodology = reference.methodology_models[methodology_id]
-    return record
+            basis.methodology = reference.methodology_models[methodology_id]
+        reference.basis_models[basis_id] = basis
+    return basis
 
 
 def _replay(request: RecordRequest, digest: str) -> BehaviourRecord | None:
