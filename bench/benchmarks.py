@@ -579,16 +579,22 @@ def export(quick: bool) -> None:
     # The group's employees: the population benchmark's, where it ran first.
     employees = 300_000
     count = 1_000_000 if quick else 20_000_000
-    today = _today()
-    quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    # The last whole quarter: its days hold the records within the catalogue's daily limits
+    # on any day of a run (the quarter under way may be a day old).
+    this_quarter = _today().replace(month=3 * ((_today().month - 1) // 3) + 1, day=1)
+    last_day = this_quarter - timedelta(days=1)
+    period = reports.parse_period(f"{last_day.year}-Q{(last_day.month - 1) // 3 + 1}")
     accounts = generate.accounts(line_code="employees", count=employees, prefix=generate.GROUP_PREFIX)
     generated = time.perf_counter()
-    spread = {"first_day": quarter_start, "days": max(1, (today - quarter_start).days)}
     generate.records(
-        line_code="employees", account_ids=accounts, count=count, tag=f"export-{count}", **spread
+        line_code="employees",
+        account_ids=accounts,
+        count=count,
+        first_day=period.start,
+        days=(period.end - period.start).days + 1,
+        tag=f"export-{count}",
     )
     generation_seconds = time.perf_counter() - generated
-    period = reports.parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
     output = Path(tempfile.mkdtemp()) / "export.xlsx"
     started = time.perf_counter()
     reports.write_xlsx(period, None, output)
