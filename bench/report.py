@@ -79,7 +79,7 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
         lines.append(
             f"| 3 | Bulk ingestion through HTTP, {b['records']:,} records in 10,000-record requests, end to end | "
             f"{b['records_per_second']:,.0f} records/s "
-            f"| psycopg COPY of the same rows into a bare table with one unique index: {b['copy_records_per_second']:,.0f} records/s"
+            f"| psycopg COPY of the same rows into a bare (unlogged) table with one unique index: {b['copy_records_per_second']:,.0f} records/s"
             + (
                 f"; the database's part alone (the rows of one request written again by SQL, set-based, with every "
                 f"index, constraint, commit-time check and balance update): {b['database_floor_records_per_second']:,.0f} records/s "
