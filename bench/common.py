@@ -36,12 +36,11 @@ def psycopg_url(name: str) -> str:
 def analyze() -> None:
     """VACUUM ANALYZE (untimed) before a timed run on tables that earlier steps of the run have
     grown. This machine's PostgreSQL runs with autovacuum off; in production autovacuum
-    vacuums a table once a fifth of it changed and analyses it once a tenth did. Without it such tables keep
-    the statistics of empty ones, and the planner picks plans no production database would
-    (bench/NOTES.md), and every dead row version left by the earlier steps stays
-    in the tables and their indexes (HTTP at 310 requests/s before a VACUUM, 471
-    after it). Not before a run that starts on empty tables and grows them (the recording
-    benchmarks and their peer): statistics taken then would be the stale ones."""
+    vacuums a table once a fifth of it changed and analyses it once a tenth did. Without it such
+    tables keep the statistics of empty ones, so the planner picks plans no production database
+    would, and every dead row version left by the earlier steps stays in the tables and their
+    indexes (bench/NOTES.md). Not before a run that starts on empty tables and grows them (the
+    recording benchmarks and their peer): statistics taken then would be the stale ones."""
     import psycopg
 
     with psycopg.connect(psycopg_url(bench_database_name("platform")), autocommit=True) as maintenance:

@@ -27,6 +27,7 @@ ORDER = [
     "statement",
     "filing",
     "export",
+    "check_ledger",
 ]
 
 
