@@ -186,7 +186,7 @@ class RecordStatus(models.TextChoices):
 class BehaviourRecord(models.Model):
     """One recorded low-carbon action, with everything needed to recompute its reduction."""
 
-    # line and account are served by the composite indexes below (record_line_period, record_daily_caps).
+    # line and account are served by the composite indexes below (record_line_period, record_person_days).
     line = models.ForeignKey(
         BusinessLine,
         on_delete=models.PROTECT,
@@ -201,7 +201,7 @@ class BehaviourRecord(models.Model):
         db_index=False,
         verbose_name=_("account"),
     )
-    # No index of its own: record_daily_caps serves the person's day. With one, a generic plan
+    # No index of its own: record_person_days serves the person's day. With one, a generic plan
     # made while the table was small (a new database, or statistics not yet taken) read the
     # day's count through this index, and kept doing so for the connection's life: every record
     # of the behaviour was walked for each new one, and recording slowed from 465 to 254

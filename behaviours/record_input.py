@@ -55,8 +55,8 @@ class BulkRecordInput(RecordInput):
 
 
 # A record whose every value is already what RecordInput (or BulkRecordInput) would make of it
-# needs none of its work, which was a tenth of a 10,000-record request (bench/NOTES.md, eighth
-# session): the text fields (longest, may be blank) and the defaults the serializer fills in.
+# needs none of its work, which was a tenth of a 10,000-record request (bench/NOTES.md): the
+# text fields (longest, may be blank) and the defaults the serializer fills in.
 _PLAIN_TEXT = {
     "idempotency_key": (200, False),
     "person": (64, False),
