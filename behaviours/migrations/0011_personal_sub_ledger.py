@@ -378,11 +378,16 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["account", "-id"], name="reversal_statement"),
         ),
         migrations.RunSQL(CONVERT, migrations.RunSQL.noop),
+        # The many-to-many and the constraints naming a field go before the field, so that the
+        # migration can be reversed (to an empty shape; the conversion is one way).
+        migrations.RemoveField(model_name="behaviourrecord", name="factors"),
+        migrations.RemoveConstraint(model_name="recordfactor", name="one_factor_per_role"),
+        migrations.RemoveConstraint(model_name="factordayuse", name="one_factor_use_per_day"),
+        migrations.RemoveConstraint(model_name="reductiondaytotal", name="one_reduction_total_per_day"),
         migrations.RemoveField(model_name="factordayuse", name="factor"),
         migrations.RemoveField(model_name="factordayuse", name="line"),
         migrations.RemoveField(model_name="recordfactor", name="factor"),
         migrations.RemoveField(model_name="recordfactor", name="record"),
-        migrations.RemoveField(model_name="behaviourrecord", name="factors"),
         migrations.RemoveField(model_name="reductiondaytotal", name="behaviour"),
         migrations.RemoveField(model_name="reductiondaytotal", name="line"),
         migrations.DeleteModel(name="RollupMark"),

@@ -121,6 +121,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The index naming the account goes first, so that the migration can be reversed.
+        migrations.RemoveIndex(model_name="pointsaward", name="award_lots_by_expiry"),
         migrations.RemoveField(model_name="pointsaward", name="account"),
         migrations.RemoveField(model_name="pointsaward", name="line"),
         migrations.RemoveField(model_name="pointsaward", name="rule"),
