@@ -345,7 +345,7 @@ def test_the_old_shape_migrates_keeping_every_gram_and_point(old_apps: StateApps
     mistaken = old.record(bob, "commute_metro", "10", NOVEMBER, 1400, 2)
     old.reverse(mistaken, NOVEMBER)
     carols = old.record(carol, "green_travel_metro", "12", NOVEMBER, 1680, 168)
-    held = old.record(carol, "green_travel_metro", "5", NOVEMBER, 700, 0, status="pending_review")
+    old.record(carol, "green_travel_metro", "5", NOVEMBER, 700, 0, status="pending_review")
     # A redemption kept, one cancelled, an expiry of part of a lot, a donation.
     right = old_apps.get_model("rewards", "GreenRight").objects.create(
         line=carol.line,
@@ -457,12 +457,12 @@ def test_the_old_shape_migrates_keeping_every_gram_and_point(old_apps: StateApps
         (1680, 168, RecordStatus.ACCEPTED, True),
         (700, 0, RecordStatus.PENDING_REVIEW, False),
     ]
-    factors = {
-        r.pk: (r.basis.factor_a.activity, r.basis.factor_b.activity if r.basis.factor_b else None)
-        for r in kept
-    }
-    assert factors[mistaken.pk] == ("car", "metro") and factors[held.pk] == ("car", "metro")
-    assert len({r.basis_id for r in kept}) == 3  # shared by every record computed the same way
+    factors = [[factor.activity for factor in r.basis.factors] if r.basis else None for r in kept]
+    assert factors == [["car", "metro"]] * 3 + [["rail"]] + [["car", "metro"]] * 3
+    # One basis per methodology and factor rows, shared by every record computed that way.
+    metro, meeting, customer = kept[0].basis_id, kept[3].basis_id, kept[5].basis_id
+    assert len({metro, meeting, customer}) == 3
+    assert [r.basis_id for r in kept] == [metro, metro, metro, meeting, metro, customer, customer]
     reversal = RecordReversal.objects.get()
     assert (reversal.record_id, reversal.reduction_g, reversal.points) == (mistaken.pk, -1400, -2)
     assert Redemption.objects.get(pk=cancelled.pk).cancel_posting is not None
