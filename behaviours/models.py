@@ -256,9 +256,7 @@ class BehaviourRecord(models.Model):
     claim_fingerprint = models.CharField(_("claim fingerprint"), max_length=64, blank=True, default="")
     # The external programme (a city carbon-inclusion platform) that already claims this kind of
     # activity of this person: the record earns points and is never filed.
-    external_programme = models.CharField(
-        _("already claimed in"), max_length=100, blank=True, default=""
-    )
+    external_programme = models.CharField(_("already claimed in"), max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("behaviour record")
@@ -286,7 +284,8 @@ class BehaviourRecord(models.Model):
                 name="record_claimed_once",
             ),
             models.CheckConstraint(
-                condition=Q(external_programme="") | Q(fileable=False), name="record_claimed_elsewhere_not_filed"
+                condition=Q(external_programme="") | Q(fileable=False),
+                name="record_claimed_elsewhere_not_filed",
             ),
         ]
         indexes = [
@@ -539,7 +538,9 @@ class ExternalProgrammeDeclaration(models.Model):
         verbose_name_plural = _("external programme declarations")
         constraints = [
             models.UniqueConstraint(
-                fields=["holder", "kind"], condition=Q(withdrawn_at__isnull=True), name="one_declaration_per_kind"
+                fields=["holder", "kind"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_declaration_per_kind",
             ),
             models.CheckConstraint(condition=~Q(programme=""), name="declaration_names_programme"),
         ]
@@ -579,7 +580,9 @@ class PartnerClaim(models.Model):
         verbose_name = _("partner claim")
         verbose_name_plural = _("partner claims")
         constraints = [
-            models.UniqueConstraint(fields=["partner_import", "fingerprint"], name="partner_claim_once_per_import")
+            models.UniqueConstraint(
+                fields=["partner_import", "fingerprint"], name="partner_claim_once_per_import"
+            )
         ]
 
     def __str__(self) -> str:

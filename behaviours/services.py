@@ -32,6 +32,8 @@ from behaviours.models import (
     Behaviour,
     BehaviourRecord,
     ExternalProgrammeDeclaration,
+    PartnerClaim,
+    PartnerClaimImport,
     QuantificationBasis,
     RecordReversal,
     RecordStatus,
@@ -101,7 +103,9 @@ class FirstClaim:
     recorded_at: datetime
 
 
-def claim_fingerprint(request: RecordRequest, *, holder_id: int | None, external_ref: str, account_id: int) -> str:
+def claim_fingerprint(
+    request: RecordRequest, *, holder_id: int | None, external_ref: str, account_id: int
+) -> str:
     """The request's claim fingerprint (behaviours/claims.py), for the person as locked."""
     return claims.fingerprint(
         salt=settings.CLAIM_FINGERPRINT_SALT,
@@ -276,7 +280,13 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
         ),
     )
     record = _new_record(
-        request, account, assessment, digest, reference, claim=claim, declared_programme=declared_programme or ""
+        request,
+        account,
+        assessment,
+        digest,
+        reference,
+        claim=claim,
+        declared_programme=declared_programme or "",
     )
     if record.status == RecordStatus.ACCEPTED:
         earned = rewards.points_for(
@@ -872,7 +882,11 @@ def record_behaviours(
             for request in requests
         ]
         live_claims, declared = _claims_and_declarations(
-            [claim for claim, request in zip(claims_of, requests, strict=True) if claim and request.evidence_id],
+            [
+                claim
+                for claim, request in zip(claims_of, requests, strict=True)
+                if claim and request.evidence_id
+            ],
             {person.holder_id for person in people.values() if person.holder_id is not None},
         )
         rules = rewards.current_rules(line=line)
@@ -1073,3 +1087,60 @@ def _copy_records(records: list[BehaviourRecord]) -> None:
                     )
                 )
     bulk_insert.mark_saved(records)
+
+
+# --- Claims elsewhere: a person's declarations, partner programmes' fingerprints ---------------
+
+
+@transaction.atomic
+def declare_external_programme(*, holder_id: int, kind: str, programme: str) -> ExternalProgrammeDeclaration:
+    """From now on, this person's records of `kind` are claimed in `programme`: they earn points
+    and are never filed. A new declaration for the same kind replaces the standing one."""
+    programme = " ".join(programme.split())
+    if not programme or len(programme) > 100:
+        raise RecordRefused(
+            "invalid_programme",
+            gettext("Name the programme, in at most 100 characters."),
+            "programme",
+        )
+    if kind not in {choice.code for choice in selectors.claim_kinds()}:
+        raise RecordRefused("invalid_kind", gettext("Choose a kind of activity from the list."), "kind")
+    ExternalProgrammeDeclaration.objects.filter(
+        holder_id=holder_id, kind=kind, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+    return ExternalProgrammeDeclaration.objects.create(holder_id=holder_id, kind=kind, programme=programme)
+
+
+def withdraw_external_programme(*, holder_id: int, declaration_id: int) -> bool:
+    """Records made from now on may be filed again; those already made keep what they said."""
+    return bool(
+        ExternalProgrammeDeclaration.objects.filter(
+            pk=declaration_id, holder_id=holder_id, withdrawn_at__isnull=True
+        ).update(withdrawn_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def import_partner_claims(
+    *, programme: str, file_name: str, rows: list[claims.PartnerClaimRow], imported_by_id: int
+) -> PartnerClaimImport:
+    """Keep a partner programme's fingerprints (read by claims.read_claims_csv); records they
+    match are not filed."""
+    if not rows:
+        raise RecordRefused("empty_file", gettext("The file holds no fingerprints."), "file")
+    partner_import = PartnerClaimImport.objects.create(
+        programme=" ".join(programme.split())[:100],
+        file_name=file_name[:200],
+        rows=len(rows),
+        imported_by_id=imported_by_id,
+    )
+    PartnerClaim.objects.bulk_create(
+        (
+            PartnerClaim(
+                partner_import=partner_import, fingerprint=row.fingerprint, day=row.day, kind=row.kind
+            )
+            for row in rows
+        ),
+        batch_size=5000,
+    )
+    return partner_import
