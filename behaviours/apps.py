@@ -7,7 +7,7 @@ class BehavioursConfig(AppConfig):
     verbose_name = _("Behaviours and emission factors")
 
     def ready(self) -> None:
-        from behaviours import demo, entries, integrity, reference_changes
+        from behaviours import checks, demo, entries, integrity, reference_changes  # noqa: F401  (checks register themselves)
         from carbon_accounts import demo as ledger_demo
         from carbon_accounts import integrity as ledger_integrity
         from config import personal_entries

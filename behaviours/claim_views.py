@@ -22,6 +22,11 @@ from carbon_accounts.roles import Access, staff_page
 MAX_PARTNER_FILE_BYTES = 50 * 1024 * 1024
 
 
+def _user_id(request: HttpRequest) -> int:
+    assert request.user.pk is not None  # the pages are for people signed in
+    return int(request.user.pk)
+
+
 def _english() -> bool:
     return (get_language() or "").startswith("en")
 
@@ -54,7 +59,9 @@ def external_programmes(request: HttpRequest) -> HttpResponse:
         if "withdraw" in request.POST:
             withdrawn = request.POST.get("withdraw", "")
             if withdrawn.isdigit():
-                services.withdraw_external_programme(holder_id=request.user.pk, declaration_id=int(withdrawn))
+                services.withdraw_external_programme(
+                    holder_id=_user_id(request), declaration_id=int(withdrawn)
+                )
                 messages.success(
                     request, gettext("Withdrawn. Records you make from now on may be filed again.")
                 )
@@ -62,7 +69,7 @@ def external_programmes(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.declare_external_programme(
-                    holder_id=request.user.pk,
+                    holder_id=_user_id(request),
                     kind=form.cleaned_data["kind"],
                     programme=form.cleaned_data["programme"],
                 )
@@ -79,7 +86,7 @@ def external_programmes(request: HttpRequest) -> HttpResponse:
     names = {kind.code: kind.name_en if _english() else kind.name_zh for kind in selectors.claim_kinds()}
     declarations = [
         (declaration, names.get(declaration.kind, declaration.kind))
-        for declaration in selectors.declarations_of(holder_id=request.user.pk)
+        for declaration in selectors.declarations_of(holder_id=_user_id(request))
     ]
     return render(
         request,
@@ -157,9 +164,9 @@ def staff_claims(request: HttpRequest) -> HttpResponse:
         if import_form.is_valid():
             partner_import = services.import_partner_claims(
                 programme=import_form.cleaned_data["programme"],
-                file_name=request.FILES["file"].name or "",
+                file_name=str(getattr(request.FILES.get("file"), "name", "") or ""),
                 rows=import_form.cleaned_data["file"],
-                imported_by_id=request.user.pk,
+                imported_by_id=_user_id(request),
             )
             messages.success(
                 request,

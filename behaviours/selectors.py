@@ -582,7 +582,7 @@ def claim_fingerprints(*, start: date, end: date) -> list[tuple[str, date, str]]
     for fingerprint, day, behaviour in rows.iterator(chunk_size=5000):
         if fingerprint not in seen:
             seen.add(fingerprint)
-            answer.append((fingerprint, day, claims.activity_class(behaviour)))
+            answer.append((fingerprint, day, claims.activity_class(str(behaviour))))
     return answer
 
 

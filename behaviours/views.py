@@ -168,7 +168,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "streak": engagement.streak_of(account_ids=account_ids, today=today),
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
-            "declarations": _declarations_of(request.user.pk),
+            "declarations": _declarations_of(int(request.user.pk or 0)),
             "trend": {
                 "months": [m.strftime("%Y-%m") for m, _g in trend],
                 "kg": [round(g / 1000, 3) for _m, g in trend],

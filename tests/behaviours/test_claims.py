@@ -58,6 +58,11 @@ def _person_in(
     }
 
 
+def _user(account: Account) -> Any:
+    assert account.holder is not None
+    return account.holder
+
+
 def _ride(
     account: Account, key: str, *, evidence: str, behaviour: str = "green_travel_metro", **extra: Any
 ) -> RecordRequest:
@@ -246,7 +251,7 @@ def _close_filings(settings, line_codes: list[str]) -> set[int]:  # type: ignore
 
 def test_a_declared_external_programme_s_records_earn_points_and_are_never_filed(reference, settings) -> None:  # type: ignore[no-untyped-def]
     wei = _person_in(reference, "bank", "employees")
-    user = wei["bank"].holder
+    user = _user(wei["bank"])
     client = english()
     client.force_login(user)
     answer = client.post(
@@ -297,7 +302,7 @@ def test_a_line_system_says_a_record_is_claimed_in_an_external_programme(
 def test_a_declaration_needs_a_programme_and_a_known_kind(reference) -> None:  # type: ignore[no-untyped-def]
     wei = _person_in(reference, "bank")
     client = english()
-    client.force_login(wei["bank"].holder)
+    client.force_login(_user(wei["bank"]))
     for data in ({"kind": "metro", "programme": "  "}, {"kind": "teleport", "programme": "X"}):
         answer = client.post("/me/programmes/", data, secure=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert answer.status_code == 400
@@ -363,7 +368,7 @@ def test_partner_fingerprints_find_the_overlap_and_the_export_has_nothing_person
     assert "1 record is also claimed by a partner programme" in queue
     # The record says so to its person, and the filing leaves it out.
     person = english()
-    person.force_login(wei["bank"].holder)
+    person.force_login(_user(wei["bank"]))
     assert (
         "Shenzhen carbon inclusion also claims this activity"
         in person.get(f"/me/records/{overlapping.pk}/", secure=True).content.decode()
@@ -431,7 +436,7 @@ def test_the_claims_pages_read_in_chinese(reference, make_staff) -> None:  # typ
     assert "合作项目" in page
     wei = _person_in(reference, "bank")
     person = Client()
-    person.force_login(wei["bank"].holder)
+    person.force_login(_user(wei["bank"]))
     page = person.get("/me/programmes/", secure=True, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "其他项目" in page and "地铁" in page
 
