@@ -135,6 +135,33 @@ def test_other_rides_and_other_people_are_not_refused(reference) -> None:  # typ
     assert len(set(BehaviourRecord.objects.values_list("claim_fingerprint", flat=True))) == 6
 
 
+def test_the_web_form_shows_a_second_claim_next_to_the_evidence(reference) -> None:  # type: ignore[no-untyped-def]
+    wei = _person_in(reference, "employees", "bank")
+    client = english()
+    client.force_login(_user(wei["employees"]))
+
+    def submit(account: Account, behaviour: str, evidence: str, key: str) -> Any:
+        return client.post(
+            "/me/record/",
+            {
+                "account": account.pk,
+                "behaviour": behaviour,
+                "quantity": "5",
+                "occurred_on": TODAY().isoformat(),
+                "evidence_id": evidence,
+                "idempotency_key": key,
+            },
+            secure=True,
+        )
+
+    assert submit(wei["employees"], "commute_metro", "SZT-31", "k1").status_code == 302
+    answer = submit(wei["bank"], "green_travel_metro", "szt-31", "k2")
+    assert answer.status_code == 200
+    errors = answer.context["form"].errors
+    assert "already claimed in the Employees line" in errors["evidence_id"][0]
+    assert BehaviourRecord.objects.count() == 1
+
+
 def test_a_reversed_claim_frees_the_activity(reference) -> None:  # type: ignore[no-untyped-def]
     wei = _person_in(reference, "bank", "life")
     first = services.record_behaviour(request=_ride(wei["bank"], "1", evidence="RIDE-9"))
