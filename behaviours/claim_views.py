@@ -12,10 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from behaviours import claims, reports, selectors, services
+from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.roles import Access, staff_page
 
 # About 80 bytes a line: room for the most fingerprints a file may hold.
@@ -39,12 +40,13 @@ class DeclarationForm(forms.Form):
         help_text=_("For example your city's carbon-inclusion platform."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, audiences: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["kind"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
-            (kind.code, kind.name_en if _english() else kind.name_zh) for kind in selectors.claim_kinds()
+            (kind.code, kind.name_en if _english() else kind.name_zh)
+            for kind in selectors.claim_kinds(audiences=audiences)
         ]
 
 
@@ -52,8 +54,16 @@ class DeclarationForm(forms.Form):
 def external_programmes(request: HttpRequest) -> HttpResponse:
     """Kinds of activity of mine that another programme already claims: recorded here, they earn
     points and are never filed, so no reduction is claimed twice."""
+    # The kinds of the person's own lines (an employee's commute, a customer's trips); all of
+    # them for someone with no account yet.
+    audiences = {
+        account.line.audience
+        for account in ledger_selectors.personal_accounts_of(request.user)
+        if account.line
+    }
     form = DeclarationForm(
-        request.POST if request.method == "POST" and "withdraw" not in request.POST else None
+        request.POST if request.method == "POST" and "withdraw" not in request.POST else None,
+        audiences=audiences,
     )
     if request.method == "POST":
         if "withdraw" in request.POST:
@@ -170,7 +180,11 @@ def staff_claims(request: HttpRequest) -> HttpResponse:
             )
             messages.success(
                 request,
-                gettext("Imported %(count)s fingerprints of %(programme)s.")
+                ngettext(
+                    "Imported %(count)s fingerprint of %(programme)s.",
+                    "Imported %(count)s fingerprints of %(programme)s.",
+                    partner_import.rows,
+                )
                 % {"count": f"{partner_import.rows:,}", "programme": partner_import.programme},
             )
             return redirect("staff_claims")

@@ -540,12 +540,14 @@ class ClaimKind:
     name_zh: str
 
 
-def claim_kinds() -> list[ClaimKind]:
-    """The kinds of activity that accrue a reduction, each named by its behaviours."""
+def claim_kinds(*, audiences: set[str] | None = None) -> list[ClaimKind]:
+    """The kinds of activity that accrue a reduction (of behaviours for these audiences, or
+    all), each named by its behaviours."""
     kinds: dict[str, list[Behaviour]] = {}
-    for behaviour in Behaviour.objects.filter(accrues_reduction=True).order_by(
-        "audience", "category", "code"
-    ):
+    behaviours = Behaviour.objects.filter(accrues_reduction=True).order_by("audience", "category", "code")
+    if audiences:
+        behaviours = behaviours.filter(audience__in=audiences)
+    for behaviour in behaviours:
         kinds.setdefault(claims.activity_class(behaviour.code), []).append(behaviour)
     return [
         ClaimKind(
