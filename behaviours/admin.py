@@ -12,6 +12,7 @@ from behaviours.models import (
     BehaviourRecord,
     EmissionFactor,
     Methodology,
+    PartnerClaimImport,
     RecordStatus,
     ReferenceChange,
     Region,
@@ -111,7 +112,7 @@ class BehaviourRecordAdmin(admin.ModelAdmin):
         "source",
     )
     list_filter = ("status", "line", "fileable")
-    search_fields = ("=id", "evidence_id", "idempotency_key")
+    search_fields = ("=id", "evidence_id", "idempotency_key", "=claim_fingerprint")
     raw_id_fields = ("account",)
     show_full_result_count = False
     actions = ["approve_selected", "reverse_selected"]
@@ -165,4 +166,17 @@ class ReferenceChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PartnerClaimImport)
+class PartnerClaimImportAdmin(admin.ModelAdmin):
+    """Read only: partner files are imported on the staff claims page, checked whole."""
+
+    list_display = ("imported_at", "programme", "file_name", "rows", "imported_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -59,12 +59,13 @@ def record_one(line: BusinessLine, data: dict[str, Any], idempotency_key: str) -
             region=data.get("region"),
             attributes=attributes,
             evidence_id=data.get("evidence_id") or "",
+            external_programme=data.get("external_programme") or "",
         )
     )
 
 
 def refusal_error(refusal: services.RecordRefused) -> ApiError:
-    status_code = 409 if refusal.code == "idempotency_conflict" else 422
+    status_code = 409 if refusal.code in ("idempotency_conflict", "already_claimed") else 422
     return ApiError(
         status_code=status_code,
         code=refusal.code,

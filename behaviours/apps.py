@@ -7,7 +7,7 @@ class BehavioursConfig(AppConfig):
     verbose_name = _("Behaviours and emission factors")
 
     def ready(self) -> None:
-        from behaviours import demo, entries, integrity, reference_changes
+        from behaviours import checks, demo, entries, integrity, reference_changes  # noqa: F401  (checks register themselves)
         from carbon_accounts import demo as ledger_demo
         from carbon_accounts import integrity as ledger_integrity
         from config import personal_entries
@@ -15,6 +15,7 @@ class BehavioursConfig(AppConfig):
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
         ledger_integrity.register(reference_changes.changes_by_two_people)
+        ledger_integrity.register(integrity.claims_fingerprinted)
         ledger_integrity.register_lag(integrity.unposted_records)
         personal_entries.register(kind="behaviour_record", reader=entries.records, sums=entries.record_sums)
         personal_entries.register(
@@ -32,6 +33,7 @@ class BehavioursConfig(AppConfig):
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
         register(url_name="reference_changes", label=_("Reference changes"), audience="staff", order=95)
+        register(url_name="staff_claims", label=_("Claims"), audience="staff", order=96)
         # The lots are records: points about to lapse are worked out here and shown on rewards' pages.
         from behaviours import points_lots
         from config import panels

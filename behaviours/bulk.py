@@ -198,6 +198,7 @@ def _record_part_once(line: BusinessLine, part: list[Row]) -> list[dict[str, Any
                     name: value for name, value in (data.get("attributes") or {}).items() if value is not None
                 },
                 evidence_id=data.get("evidence_id") or "",
+                external_programme=data.get("external_programme") or "",
             )
             for _i, data in part
         ]

@@ -193,3 +193,29 @@ def unposted_records() -> PostingLag:
         status__in=[RecordStatus.ACCEPTED, RecordStatus.REVERSED], posting__isnull=True
     ).aggregate(n=Count("id"), oldest=Min("created_at"))
     return PostingLag(EntryKind.BEHAVIOUR_RECORD, unposted["n"], unposted["oldest"])
+
+
+def claims_fingerprinted() -> list[str]:
+    """One claim, once: every live record of a reduction carries its fingerprint, and none that
+    an external programme claims may be filed (the unique index holds the rest)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT r.id FROM behaviours_behaviourrecord r
+                 JOIN behaviours_behaviour b ON b.code = r.behaviour_id
+                WHERE b.accrues_reduction AND r.claim_fingerprint = ''
+                  AND r.status IN ('accepted', 'pending_review')
+                ORDER BY r.id LIMIT 100"""
+        )
+        problems = [
+            f"one claim: record {record_id} accrues a reduction but carries no claim fingerprint"
+            for (record_id,) in cursor.fetchall()
+        ]
+        cursor.execute(
+            """SELECT id FROM behaviours_behaviourrecord
+                WHERE external_programme <> '' AND fileable ORDER BY id LIMIT 100"""
+        )
+        problems += [
+            f"one claim: record {record_id} is claimed in an external programme but marked fileable"
+            for (record_id,) in cursor.fetchall()
+        ]
+    return problems

@@ -251,6 +251,12 @@ class BehaviourRecord(models.Model):
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
+    # The salted hash of who did what kind of activity, on which day, with which evidence
+    # (behaviours/claims.py): one live evidenced claim per activity across the group.
+    claim_fingerprint = models.CharField(_("claim fingerprint"), max_length=64, blank=True, default="")
+    # The external programme (a city carbon-inclusion platform) that already claims this kind of
+    # activity of this person: the record earns points and is never filed.
+    external_programme = models.CharField(_("already claimed in"), max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("behaviour record")
@@ -268,6 +274,19 @@ class BehaviourRecord(models.Model):
                 name="record_counted_within_quantity",
             ),
             models.CheckConstraint(condition=Q(reduction_g__gte=0), name="record_reduction_not_negative"),
+            # The same evidenced activity is accepted once across every line and source; a record
+            # rejected or reversed frees its claim.
+            models.UniqueConstraint(
+                fields=["claim_fingerprint"],
+                condition=~Q(claim_fingerprint="")
+                & ~Q(evidence_id="")
+                & Q(status__in=["accepted", "pending_review"]),
+                name="record_claimed_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(external_programme="") | Q(fileable=False),
+                name="record_claimed_elsewhere_not_filed",
+            ),
         ]
         indexes = [
             # A person's day (caps, points earned), their statement, and the points lots that expire.
@@ -276,6 +295,13 @@ class BehaviourRecord(models.Model):
                 fields=["created_at"], condition=Q(status="pending_review"), name="record_review_queue"
             ),
             models.Index(fields=["line", "occurred_on"], name="record_line_period"),
+            # Partner programmes' fingerprints are matched against records without evidence too
+            # (record_claimed_once serves the evidenced ones).
+            models.Index(
+                fields=["claim_fingerprint"],
+                condition=~Q(claim_fingerprint="") & Q(evidence_id=""),
+                name="record_claims_without_evidence",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -493,3 +519,71 @@ class ReferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} ({self.state})"
+
+
+class ExternalProgrammeDeclaration(models.Model):
+    """A person's word that a kind of activity of theirs is already claimed in an external
+    programme: while it stands, their records of that kind earn points and are never filed."""
+
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
+    )
+    kind = models.CharField(_("kind of activity"), max_length=60)
+    programme = models.CharField(_("programme"), max_length=100)
+    declared_at = models.DateTimeField(_("declared"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("external programme declaration")
+        verbose_name_plural = _("external programme declarations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "kind"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_declaration_per_kind",
+            ),
+            models.CheckConstraint(condition=~Q(programme=""), name="declaration_names_programme"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} claimed in {self.programme}"
+
+
+class PartnerClaimImport(models.Model):
+    """A partner programme's file of claim fingerprints, as staff imported it."""
+
+    programme = models.CharField(_("programme"), max_length=100)
+    file_name = models.CharField(_("file"), max_length=200)
+    rows = models.PositiveIntegerField(_("fingerprints"))
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("imported by")
+    )
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner claims import")
+        verbose_name_plural = _("partner claims imports")
+
+    def __str__(self) -> str:
+        return f"{self.programme}: {self.file_name}"
+
+
+class PartnerClaim(models.Model):
+    """One activity a partner programme already claims, known only by its salted fingerprint."""
+
+    partner_import = models.ForeignKey(PartnerClaimImport, on_delete=models.CASCADE, related_name="claims")
+    fingerprint = models.CharField(_("claim fingerprint"), max_length=64, db_index=True)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind of activity"), max_length=60)
+
+    class Meta:
+        verbose_name = _("partner claim")
+        verbose_name_plural = _("partner claims")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner_import", "fingerprint"], name="partner_claim_once_per_import"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.fingerprint

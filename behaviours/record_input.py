@@ -32,6 +32,14 @@ class RecordInput(StrictSerializer):
     occurred_on = StrictDateField()
     region = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
     evidence_id = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
+    external_programme = serializers.CharField(
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The external programme (a city carbon-inclusion platform) that already claims this activity: "
+        "the record earns points and is never filed.",
+    )
     attributes = AttributesSerializer(required=False, default=dict)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -65,6 +73,7 @@ _PLAIN_TEXT = {
     "quantity": (32, False),
     "region": (32, False),
     "evidence_id": (120, True),
+    "external_programme": (100, True),
 }
 # (required, allowed) fields of a row of one record (its key comes in a header) and of a bulk row.
 _PLAIN_SHAPES = {
@@ -88,7 +97,13 @@ def plain_row(row: Any, *, bulk: bool) -> dict[str, Any] | None:
     required, allowed = _PLAIN_SHAPES[bulk]
     if not isinstance(row, dict) or not row.keys() >= required or not row.keys() <= allowed:
         return None
-    data: dict[str, Any] = {"person_name": "", "region": None, "evidence_id": "", "attributes": {}}
+    data: dict[str, Any] = {
+        "person_name": "",
+        "region": None,
+        "evidence_id": "",
+        "external_programme": "",
+        "attributes": {},
+    }
     for name, value in row.items():
         if name == "occurred_on":
             if type(value) is not str or not _ISO_DAY.fullmatch(value):
@@ -130,6 +145,7 @@ class RecordOutput(serializers.Serializer):
     review_reason = serializers.CharField()
     methodology = serializers.CharField(allow_null=True)
     fileable = serializers.BooleanField()
+    external_programme = serializers.CharField()
     ghg_category = serializers.CharField()
     replayed = serializers.BooleanField()
 
@@ -146,6 +162,7 @@ def record_output(record: BehaviourRecord, *, replayed: bool) -> dict[str, Any]:
         "review_reason": record.review_reason,
         "methodology": record.methodology.label if record.methodology else None,
         "fileable": record.fileable,
+        "external_programme": record.external_programme,
         "ghg_category": record.ghg_category,
         "replayed": replayed,
     }

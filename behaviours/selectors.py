@@ -7,16 +7,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext
 
+from behaviours import claims
 from behaviours import quantify as pure
 from behaviours.badges import DayFigures
 from behaviours.models import (
     Behaviour,
     BehaviourRecord,
     EmissionFactor,
+    ExternalProgrammeDeclaration,
     Methodology,
+    PartnerClaim,
+    PartnerClaimImport,
     QuantificationBasis,
     RecordStatus,
     Region,
@@ -532,3 +536,112 @@ def operational_reductions_by_year(*, year: int, line_id: int | None = None) -> 
 def ecosystem_reductions_by_year(*, year: int, line_id: int | None = None) -> int:
     """Grams reduced in a year by accepted records of customer lines (Scope 3+)."""
     return _accepted_reduction_g(year=year, audience="customer", line_id=line_id)
+
+
+# --- Claims: fingerprints, external programmes, partner overlaps ------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimKind:
+    """A kind of activity a person may say an external programme already claims."""
+
+    code: str
+    name_en: str
+    name_zh: str
+
+
+def claim_kinds(*, audiences: set[str] | None = None) -> list[ClaimKind]:
+    """The kinds of activity that accrue a reduction (of behaviours for these audiences, or
+    all), each named by its behaviours."""
+    kinds: dict[str, list[Behaviour]] = {}
+    behaviours = Behaviour.objects.filter(accrues_reduction=True).order_by("audience", "category", "code")
+    if audiences:
+        behaviours = behaviours.filter(audience__in=audiences)
+    for behaviour in behaviours:
+        kinds.setdefault(claims.activity_class(behaviour.code), []).append(behaviour)
+    return [
+        ClaimKind(
+            code,
+            " / ".join(dict.fromkeys(b.name_en for b in behaviours)),
+            " / ".join(dict.fromkeys(b.name_zh for b in behaviours)),
+        )
+        for code, behaviours in kinds.items()
+    ]
+
+
+def declarations_of(*, holder_id: int) -> QuerySet[ExternalProgrammeDeclaration]:
+    return ExternalProgrammeDeclaration.objects.filter(
+        holder_id=holder_id, withdrawn_at__isnull=True
+    ).order_by("kind")
+
+
+def claim_fingerprints(*, start: date, end: date) -> list[tuple[str, date, str]]:
+    """What the group claims in a period, as partner programmes may see it: each live claim's
+    salted fingerprint, its day and its kind of activity, nothing else. Records an external
+    programme already claims are that programme's, not ours."""
+    rows = (
+        BehaviourRecord.objects.filter(
+            occurred_on__range=(start, end), status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW]
+        )
+        .exclude(claim_fingerprint="")
+        .filter(external_programme="")
+        .values_list("claim_fingerprint", "occurred_on", "behaviour_id")
+        .order_by("occurred_on", "claim_fingerprint")
+        .distinct()
+    )
+    seen: set[str] = set()
+    answer = []
+    for fingerprint, day, behaviour in rows.iterator(chunk_size=5000):
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            answer.append((fingerprint, day, claims.activity_class(str(behaviour))))
+    return answer
+
+
+def partner_overlaps(*, line_ids: list[int] | None = None) -> QuerySet[BehaviourRecord]:
+    """Live records whose fingerprint a partner programme also claims, with the first
+    programme's name: they are not filed."""
+    matches = PartnerClaim.objects.filter(fingerprint=OuterRef("claim_fingerprint"))
+    records = (
+        BehaviourRecord.objects.exclude(claim_fingerprint="")
+        .filter(
+            status__in=[RecordStatus.ACCEPTED, RecordStatus.PENDING_REVIEW],
+            claim_fingerprint__in=PartnerClaim.objects.values("fingerprint"),
+        )
+        .annotate(
+            partner_programme=Subquery(
+                matches.order_by("partner_import_id").values("partner_import__programme")[:1]
+            )
+        )
+        .select_related("line", "behaviour")
+        .order_by("-occurred_on", "-id")
+    )
+    return records if line_ids is None else records.filter(line_id__in=line_ids)
+
+
+def partner_claimed_record_ids(*, line_id: int, before: date) -> list[int]:
+    """Accepted, fileable records of a line, before a day, that a partner programme also claims:
+    the filing leaves them out."""
+    return list(
+        partner_overlaps(line_ids=[line_id])
+        .filter(status=RecordStatus.ACCEPTED, fileable=True, occurred_on__lt=before)
+        .values_list("id", flat=True)
+    )
+
+
+def partner_imports() -> QuerySet[PartnerClaimImport]:
+    return PartnerClaimImport.objects.select_related("imported_by").order_by("-imported_at")[:20]
+
+
+def partner_overlap_of(*, record_id: int) -> str:
+    """The partner programme that also claims a record, or ""."""
+    record = BehaviourRecord.objects.filter(pk=record_id).exclude(claim_fingerprint="").first()
+    if record is None:
+        return ""
+    programme = (
+        PartnerClaim.objects.filter(fingerprint=record.claim_fingerprint)
+        .order_by("partner_import_id")
+        .values_list("partner_import__programme", flat=True)
+        .first()
+    )
+    return programme or ""

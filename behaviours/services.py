@@ -15,19 +15,29 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
-from behaviours import plausibility, selectors
+from behaviours import claims, plausibility, selectors
 from behaviours import quantify as pure
-from behaviours.models import Behaviour, BehaviourRecord, QuantificationBasis, RecordReversal, RecordStatus
+from behaviours.models import (
+    Behaviour,
+    BehaviourRecord,
+    ExternalProgrammeDeclaration,
+    PartnerClaim,
+    PartnerClaimImport,
+    QuantificationBasis,
+    RecordReversal,
+    RecordStatus,
+)
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, EntryKind
 from carbon_accounts.services import EntrySummary
@@ -60,6 +70,8 @@ class RecordRequest:
     region: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     evidence_id: str = ""
+    # The external programme the line system says already claims this activity.
+    external_programme: str = ""
 
     def digest(self) -> str:
         payload = [
@@ -72,6 +84,8 @@ class RecordRequest:
             self.attributes,
             self.evidence_id,
         ]
+        if self.external_programme:  # only when given, so earlier records' digests stay as they were
+            payload.append(self.external_programme)
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -81,17 +95,75 @@ class RecordOutcome:
     created: bool
 
 
+@dataclass(frozen=True)
+class FirstClaim:
+    """The live record that already claims an activity: its line and when it was recorded."""
+
+    line_id: int
+    recorded_at: datetime
+
+
+def claim_fingerprint(
+    request: RecordRequest, *, holder_id: int | None, external_ref: str, account_id: int
+) -> str:
+    """The request's claim fingerprint (behaviours/claims.py), for the person as locked."""
+    return claims.fingerprint(
+        salt=settings.CLAIM_FINGERPRINT_SALT,
+        pseudonym=claims.person_pseudonym(
+            holder_id=holder_id, line_id=request.line.pk, external_ref=external_ref, account_id=account_id
+        ),
+        activity=claims.activity_class(request.behaviour_code),
+        day=request.occurred_on,
+        evidence_id=request.evidence_id,
+    )
+
+
+def _first_claim(claim: str) -> FirstClaim | None:
+    first = (
+        BehaviourRecord.objects.filter(claim_fingerprint=claim, status__in=_COUNTING)
+        .exclude(evidence_id="")
+        .exclude(claim_fingerprint="")
+        .values_list("line_id", "created_at")
+        .first()
+    )
+    return None if first is None else FirstClaim(first[0], first[1])
+
+
+def already_claimed(first: FirstClaim) -> RecordRefused:
+    """The refusal of a second claim: it names the first claim's line and date, and nothing of
+    the record itself (it may have come from another line's system)."""
+    line = BusinessLine.objects.filter(pk=first.line_id).first()
+    english = (get_language() or "").startswith("en")
+    line_name = "" if line is None else (line.name_en if english else line.name_zh)
+    return RecordRefused(
+        "already_claimed",
+        gettext(
+            "This activity (the same kind, day and evidence) was already claimed in the %(line)s line on %(date)s. An activity counts once across the group; nothing was recorded."
+        )
+        % {"line": line_name, "date": timezone.localdate(first.recorded_at).isoformat()},
+        "evidence_id",
+    )
+
+
 # The person's day, once their row is locked (a new statement sees every record committed by
 # whoever held the lock before): a replay of this key, the day's events and counted quantity of the
 # behaviour (the daily caps and plausibility rules), the points the day already earned (the daily
-# points cap), whether the evidence was used, and the reference data's version.
+# points cap), whether the evidence was used, the reference data's version, the live claim of the
+# same activity (its line and when it was recorded) and the external programme the person declared
+# for this kind of activity.
 _PERSON_DAY_SQL = f"""
 SELECT (SELECT id FROM behaviours_behaviourrecord WHERE source = %(source)s AND idempotency_key = %(key)s),
        day.events, day.counted, day.points,
        EXISTS (SELECT 1 FROM behaviours_behaviourrecord
                 WHERE %(evidence)s <> '' AND line_id = %(line)s AND evidence_id = %(evidence)s
                   AND NOT evidence_id = ''),
-       {selectors.REFERENCE_VERSION_SQL}
+       {selectors.REFERENCE_VERSION_SQL},
+       (SELECT array[line_id::text, created_at::text] FROM behaviours_behaviourrecord
+         WHERE %(evidence)s <> '' AND claim_fingerprint = %(claim)s
+           AND NOT claim_fingerprint = '' AND NOT evidence_id = '' AND status IN ('accepted', 'pending_review')
+         LIMIT 1),
+       (SELECT programme FROM behaviours_externalprogrammedeclaration
+         WHERE holder_id = %(holder)s AND kind = %(kind)s AND withdrawn_at IS NULL)
   FROM (SELECT count(*) FILTER (WHERE behaviour_id = %(behaviour)s AND status IN ('accepted', 'pending_review'))
                    AS events,
                coalesce(sum(counted_quantity)
@@ -113,9 +185,10 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
     try:
         with transaction.atomic():
             return _record_one(request, today)
-    except IntegrityError as error:
-        if not lost_race(error):
+    except IntegrityError as caught:
+        if not lost_race(caught):
             raise
+        error = caught
     # A concurrent request with the same key or evidence committed first; everything this call
     # wrote was rolled back with its transaction. Say what won.
     account = request.account
@@ -128,6 +201,18 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
     replay = _replay(request, request.digest())
     if replay is not None:
         return RecordOutcome(replay, False)
+    if _broken_constraint(error) == "record_claimed_once":
+        account = request.account
+        first = _first_claim(
+            claim_fingerprint(
+                request,
+                holder_id=account.holder_id,
+                external_ref=account.external_ref,
+                account_id=account.pk or 0,
+            )
+        )
+        if first is not None:
+            raise already_claimed(first)
     raise RecordRefused(
         "duplicate_evidence", gettext("This evidence was already used for another record."), "evidence_id"
     )
@@ -148,6 +233,9 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
+    claim = claim_fingerprint(
+        request, holder_id=person.holder_id, external_ref=person.external_ref, account_id=account.pk
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             _PERSON_DAY_SQL,
@@ -159,9 +247,21 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
                 "day": request.occurred_on,
                 "line": request.line.pk,
                 "evidence": request.evidence_id,
+                "claim": claim,
+                "holder": person.holder_id,
+                "kind": claims.activity_class(request.behaviour_code),
             },
         )
-        replay_id, events, counted, points_that_day, evidence_taken, version = cursor.fetchone()
+        (
+            replay_id,
+            events,
+            counted,
+            points_that_day,
+            evidence_taken,
+            version,
+            first_claim,
+            declared_programme,
+        ) = cursor.fetchone()
     if replay_id is not None:
         replay = _replay(request, digest)  # raises when the key came with a different payload
         assert replay is not None
@@ -173,8 +273,21 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
         today,
         evidence_taken=lambda: bool(evidence_taken),
         day_so_far=lambda _code: (int(events), Decimal(counted)),
+        first_claim=lambda: (
+            None
+            if first_claim is None
+            else FirstClaim(int(first_claim[0]), datetime.fromisoformat(first_claim[1]))
+        ),
     )
-    record = _new_record(request, account, assessment, digest, reference)
+    record = _new_record(
+        request,
+        account,
+        assessment,
+        digest,
+        reference,
+        claim=claim,
+        declared_programme=declared_programme or "",
+    )
     if record.status == RecordStatus.ACCEPTED:
         earned = rewards.points_for(
             rules=rewards.current_rules(line=request.line),
@@ -190,7 +303,9 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
 
 
 # The unique constraints a record's insert breaks when a concurrent request won the race.
-_RECORD_UNIQUE_CONSTRAINTS = frozenset({"record_idempotent_per_source", "evidence_unique_per_line"})
+_RECORD_UNIQUE_CONSTRAINTS = frozenset(
+    {"record_idempotent_per_source", "evidence_unique_per_line", "record_claimed_once"}
+)
 
 
 def lost_race(error: Exception) -> bool:
@@ -288,12 +403,17 @@ def _assess(
     *,
     evidence_taken: Callable[[], bool],
     day_so_far: Callable[[str], tuple[int, Decimal]],
+    first_claim: Callable[[], FirstClaim | None],
 ) -> _Assessment:
     """Every rule, in one order, for one record and for a batch alike. What the person's day and
     same-day records already hold comes from the caller: queries for one record, running counts
     for a batch. Raises RecordRefused at the first rule broken."""
     behaviour = _validate(request, today, reference)
     _check_evidence(request, evidence_taken)
+    if behaviour.accrues_reduction and request.evidence_id:
+        first = first_claim()
+        if first is not None:
+            raise already_claimed(first)
     quantity = _quantity(request, behaviour)
     attributes = _attributes(request, behaviour)
     region = _region(request, attributes, reference)
@@ -316,8 +436,15 @@ def _new_record(
     assessment: _Assessment,
     digest: str,
     reference: selectors.ReferenceSnapshot,
+    *,
+    claim: str,
+    declared_programme: str,
 ) -> BehaviourRecord:
     quantification = assessment.quantification
+    accrues = assessment.behaviour.accrues_reduction
+    # Claimed in an external programme (the line system's word for this record, or the person's
+    # for this kind of activity): points, never a filing.
+    programme = (request.external_programme or declared_programme)[:100] if accrues else ""
     record = BehaviourRecord(
         line=request.line,
         account=account,
@@ -337,8 +464,13 @@ def _new_record(
         reduction_g=quantification.reduction_g if quantification else 0,
         ghg_category=assessment.behaviour.ghg_category,
         fileable=bool(
-            quantification and quantification.methodology.fileable and quantification.reduction_g > 0
+            quantification
+            and quantification.methodology.fileable
+            and quantification.reduction_g > 0
+            and not programme
         ),
+        claim_fingerprint=claim if accrues else "",
+        external_programme=programme,
     )
     if quantification is not None:
         record.basis = _basis(quantification, reference)
@@ -747,6 +879,25 @@ def record_behaviours(
             ).values_list("evidence_id", flat=True)
         )
         day_totals, points_by_day = _people_days(account_ids, {request.occurred_on for request in requests})
+        claims_of = [
+            claim_fingerprint(
+                request,
+                holder_id=people[request.account.pk].holder_id,
+                external_ref=people[request.account.pk].external_ref,
+                account_id=request.account.pk,
+            )
+            if request.account.pk in people
+            else ""
+            for request in requests
+        ]
+        live_claims, declared = _claims_and_declarations(
+            [
+                claim
+                for claim, request in zip(claims_of, requests, strict=True)
+                if claim and request.evidence_id
+            ],
+            {person.holder_id for person in people.values() if person.holder_id is not None},
+        )
         rules = rewards.current_rules(line=line)
         first_of_key: dict[tuple[str, str], tuple[int, str]] = {}
         new: list[tuple[int, BehaviourRecord]] = []
@@ -789,6 +940,7 @@ def record_behaviours(
                     # The running counts of this batch, bound to this request's person and day.
                     evidence_taken=partial(operator.contains, evidence_taken, request.evidence_id),
                     day_so_far=partial(_running_total, day_totals, account.pk, request.occurred_on),
+                    first_claim=partial(live_claims.get, claims_of[index]),
                 )
             except RecordRefused as refusal:
                 results[index] = refusal
@@ -801,8 +953,20 @@ def record_behaviours(
             totals[1] += assessment.counted
             if request.evidence_id:
                 evidence_taken.add(request.evidence_id)
+                if assessment.behaviour.accrues_reduction:
+                    live_claims.setdefault(claims_of[index], FirstClaim(line.pk, timezone.now()))
             first_of_key[key] = (index, digest)
-            record = _new_record(request, account, assessment, digest, reference)
+            record = _new_record(
+                request,
+                account,
+                assessment,
+                digest,
+                reference,
+                claim=claims_of[index],
+                declared_programme=declared.get(
+                    (person.holder_id, claims.activity_class(assessment.behaviour.code)), ""
+                ),
+            )
             if record.status == RecordStatus.ACCEPTED:
                 day_key = (account.pk, request.occurred_on)
                 record.points = rewards.points_for(
@@ -834,6 +998,29 @@ def record_behaviours(
     return [result for result in results if result is not None]
 
 
+def _claims_and_declarations(
+    fingerprints: list[str], holders: set[int]
+) -> tuple[dict[str, FirstClaim], dict[tuple[int | None, str], str]]:
+    """The live evidenced claims among `fingerprints`, and the external programmes these people
+    declared, by (person, kind of activity)."""
+    live: dict[str, FirstClaim] = {}
+    if fingerprints:
+        for claim, line_id, recorded_at in (
+            BehaviourRecord.objects.filter(claim_fingerprint__any=fingerprints, status__in=_COUNTING)
+            .exclude(evidence_id="")
+            .exclude(claim_fingerprint="")
+            .values_list("claim_fingerprint", "line_id", "created_at")
+        ):
+            live[claim] = FirstClaim(line_id, recorded_at)
+    declared: dict[tuple[int | None, str], str] = {}
+    if holders:
+        for holder_id, kind, programme in ExternalProgrammeDeclaration.objects.filter(
+            holder_id__in=holders, withdrawn_at__isnull=True
+        ).values_list("holder_id", "kind", "programme"):
+            declared[(holder_id, kind)] = programme
+    return live, declared
+
+
 def _people_days(
     account_ids: list[int], days: set[date]
 ) -> tuple[dict[tuple[Any, Any, Any], list[Any]], dict[tuple[int, date], int]]:
@@ -862,7 +1049,8 @@ def _people_days(
 _COPY_COLUMNS = (
     "id, line_id, account_id, behaviour_id, quantity, counted_quantity, cap_note, occurred_on, region_id,"
     " attributes, evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g,"
-    " basis_id, ghg_category, fileable, points, posting_id, created_at, decided_by"
+    " basis_id, ghg_category, fileable, points, posting_id, created_at, decided_by, claim_fingerprint,"
+    " external_programme"
 )
 
 
@@ -903,6 +1091,65 @@ def _copy_records(records: list[BehaviourRecord]) -> None:
                         record.posting_id,
                         now,
                         record.decided_by,
+                        record.claim_fingerprint,
+                        record.external_programme,
                     )
                 )
     bulk_insert.mark_saved(records)
+
+
+# --- Claims elsewhere: a person's declarations, partner programmes' fingerprints ---------------
+
+
+@transaction.atomic
+def declare_external_programme(*, holder_id: int, kind: str, programme: str) -> ExternalProgrammeDeclaration:
+    """From now on, this person's records of `kind` are claimed in `programme`: they earn points
+    and are never filed. A new declaration for the same kind replaces the standing one."""
+    programme = " ".join(programme.split())
+    if not programme or len(programme) > 100:
+        raise RecordRefused(
+            "invalid_programme",
+            gettext("Name the programme, in at most 100 characters."),
+            "programme",
+        )
+    if kind not in {choice.code for choice in selectors.claim_kinds()}:
+        raise RecordRefused("invalid_kind", gettext("Choose a kind of activity from the list."), "kind")
+    ExternalProgrammeDeclaration.objects.filter(
+        holder_id=holder_id, kind=kind, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+    return ExternalProgrammeDeclaration.objects.create(holder_id=holder_id, kind=kind, programme=programme)
+
+
+def withdraw_external_programme(*, holder_id: int, declaration_id: int) -> bool:
+    """Records made from now on may be filed again; those already made keep what they said."""
+    return bool(
+        ExternalProgrammeDeclaration.objects.filter(
+            pk=declaration_id, holder_id=holder_id, withdrawn_at__isnull=True
+        ).update(withdrawn_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def import_partner_claims(
+    *, programme: str, file_name: str, rows: list[claims.PartnerClaimRow], imported_by_id: int
+) -> PartnerClaimImport:
+    """Keep a partner programme's fingerprints (read by claims.read_claims_csv); records they
+    match are not filed."""
+    if not rows:
+        raise RecordRefused("empty_file", gettext("The file holds no fingerprints."), "file")
+    partner_import = PartnerClaimImport.objects.create(
+        programme=" ".join(programme.split())[:100],
+        file_name=file_name[:200],
+        rows=len(rows),
+        imported_by_id=imported_by_id,
+    )
+    PartnerClaim.objects.bulk_create(
+        (
+            PartnerClaim(
+                partner_import=partner_import, fingerprint=row.fingerprint, day=row.day, kind=row.kind
+            )
+            for row in rows
+        ),
+        batch_size=5000,
+    )
+    return partner_import

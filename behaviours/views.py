@@ -168,12 +168,22 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "streak": engagement.streak_of(account_ids=account_ids, today=today),
             "car_factor": car_factor,
             "breakdown": selectors.breakdown_by_behaviour(account_ids=account_ids),
+            "declarations": _declarations_of(int(request.user.pk or 0)),
             "trend": {
                 "months": [m.strftime("%Y-%m") for m, _g in trend],
                 "kg": [round(g / 1000, 3) for _m, g in trend],
             },
         },
     )
+
+
+def _declarations_of(holder_id: int) -> list[tuple[Any, str]]:
+    declarations = list(selectors.declarations_of(holder_id=holder_id))
+    if not declarations:
+        return []
+    english = (get_language() or "").startswith("en")
+    names = {kind.code: kind.name_en if english else kind.name_zh for kind in selectors.claim_kinds()}
+    return [(declaration, names.get(declaration.kind, declaration.kind)) for declaration in declarations]
 
 
 COMMUTE_MODES = (
@@ -390,6 +400,9 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
                 (factor, factor_value(factor.value_kgco2e, factor.per_unit)) for factor in factors
             ],
             "shows_ogl": any(factor.is_open_government_licence for factor in factors),
+            "partner_programme": selectors.partner_overlap_of(record_id=record.pk)
+            if record.claim_fingerprint and not record.external_programme
+            else "",
         },
     )
 
@@ -400,8 +413,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     records = selectors.review_queue()
     if access.line_ids is not None:
         records = records.filter(line_id__in=access.line_ids)
+    overlaps = selectors.partner_overlaps(
+        line_ids=None if access.line_ids is None else sorted(access.line_ids)
+    ).count()
     return render(
-        request, "behaviours/review_queue.html", {"records": records[:200], "can_decide": access.can_write}
+        request,
+        "behaviours/review_queue.html",
+        {"records": records[:200], "can_decide": access.can_write, "overlaps": overlaps},
     )
 
 

@@ -442,12 +442,14 @@ _FLOOR_STATEMENTS = [
     """INSERT INTO behaviours_behaviourrecord (quantity, counted_quantity, cap_note, occurred_on, attributes,
            evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g, basis_id,
            ghg_category, fileable, points, posting_id, created_at, decided_at, decided_by, account_id,
-           behaviour_id, line_id, region_id)
+           behaviour_id, line_id, region_id, claim_fingerprint, external_programme)
        SELECT r.quantity, r.counted_quantity, r.cap_note, r.occurred_on, r.attributes,
               CASE WHEN r.evidence_id = '' THEN '' ELSE r.evidence_id || ':floor' END, r.source,
               r.idempotency_key || ':floor', r.payload_digest, r.status, r.review_reason, r.reduction_g,
               r.basis_id, r.ghg_category, r.fileable, r.points, map.new_id, now(), r.decided_at, r.decided_by,
-              r.account_id, r.behaviour_id, r.line_id, r.region_id
+              r.account_id, r.behaviour_id, r.line_id, r.region_id,
+              -- another claim (its evidence id is another), as long as the original's
+              encode(sha256(convert_to(r.claim_fingerprint || ':floor', 'UTF8')), 'hex'), r.external_programme
          FROM behaviours_behaviourrecord AS r LEFT JOIN floor_posting AS map ON map.old_id = r.posting_id
         WHERE r.id > %(after)s""",
     # The deferred foreign keys and commit-time triggers, checked now as the COMMIT would check them.

@@ -154,16 +154,23 @@ _INSERT_RECORDS_SQL = f"""
 INSERT INTO behaviours_behaviourrecord
        (id, line_id, account_id, behaviour_id, quantity, counted_quantity, cap_note, occurred_on, region_id,
         attributes, evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g,
-        basis_id, ghg_category, fileable, points, posting_id, created_at, decided_at, decided_by)
+        basis_id, ghg_category, fileable, points, posting_id, created_at, decided_at, decided_by,
+        claim_fingerprint, external_programme)
 SELECT %(first_id)s::bigint + layout.g, %(line)s, people.id, %(behaviour)s, %(quantity)s, %(quantity)s, '', %(first)s::date + layout.d::int,
        %(region)s, '{{}}', '', %(source)s, %(tag)s::text || '-' || layout.g,
        encode(sha256(convert_to(%(tag)s::text || '-' || layout.g, 'UTF8')), 'hex'), 'accepted', '',
        (%(grams)s::bigint[])[layout.d + 1], (%(bases)s::bigint[])[layout.d + 1], %(category)s,
        (%(fileable)s::boolean[])[layout.d + 1], (%(points)s::bigint[])[layout.d * %(ranks)s + layout.rank + 1],
-       posting.id, least(now(), (%(first)s::date + layout.d::int) + interval '18 hours'), NULL, ''
+       posting.id, least(now(), (%(first)s::date + layout.d::int) + interval '18 hours'), NULL, '',
+       -- behaviours.claims.fingerprint of a record without evidence, by pgcrypto's HMAC
+       encode(hmac(convert_to(concat_ws(chr(31), %(claim_version)s::text, people.pseudonym, %(activity)s::text,
+                                        to_char(%(first)s::date + layout.d::int, 'YYYY-MM-DD'), ''), 'UTF8'),
+                   convert_to(%(salt)s::text, 'UTF8'), 'sha256'), 'hex'),
+       ''
   FROM ({_LAYOUT}) AS layout
   -- a join, not (array)[n]: subscripting a large array parameter copies it on every row
-  JOIN unnest(%(accounts)s::bigint[]) WITH ORDINALITY AS people(id, n) ON people.n = layout.n
+  JOIN unnest(%(accounts)s::bigint[], %(pseudonyms)s::text[]) WITH ORDINALITY AS people(id, pseudonym, n)
+    ON people.n = layout.n
   JOIN generated_posting AS posting ON posting.part = layout.part AND posting.d = layout.d
 """
 
@@ -202,11 +209,13 @@ def records(
     rules and daily caps) and the posting of its transaction; the postings' summary transfers and
     the people's balances. The people must have no records on those days yet. Returns the
     records' id range."""
-    from behaviours import plausibility
+    from django.conf import settings
+
+    from behaviours import claims, plausibility
     from behaviours.models import Behaviour, QuantificationBasis
     from behaviours.record_input import source_of
     from behaviours.selectors import quantify
-    from carbon_accounts.models import AccountKind, BusinessLine
+    from carbon_accounts.models import Account, AccountKind, BusinessLine
     from carbon_accounts.services import system_account_id
     from rewards import services as rewards
 
@@ -256,7 +265,20 @@ def records(
                 ).points
             )
             earned += points[-1]
+    pseudonyms = {
+        account.pk: claims.person_pseudonym(
+            holder_id=account.holder_id,
+            line_id=line.pk,
+            external_ref=account.external_ref,
+            account_id=account.pk,
+        )
+        for account in Account.objects.filter(pk__in=account_ids)
+    }
     parameters = {
+        "pseudonyms": [pseudonyms[account_id] for account_id in account_ids],
+        "claim_version": claims.VERSION,
+        "activity": claims.activity_class(behaviour),
+        "salt": settings.CLAIM_FINGERPRINT_SALT,
         "count": count,
         "per_day": per_day,
         "people": people,
@@ -288,6 +310,7 @@ def records(
         "SELECT setval(pg_get_serial_sequence('behaviours_behaviourrecord', 'id'), %s)",
         [first_id + count - 1],
     )
+    _run("CREATE EXTENSION IF NOT EXISTS pgcrypto")
     with transaction.atomic():
         # Generated rows are consistent by construction (check_ledger confirms it), so the loader
         # skips the per-row foreign-key and guard triggers (the bench connects as a superuser),

@@ -325,6 +325,9 @@ class LockedPerson:
     line_id: int | None
     balance_g: int
     balance_points: int
+    # Who the person is across lines: their user when they hold one, else the line's reference.
+    holder_id: int | None = None
+    external_ref: str = ""
 
 
 def lock_people(*, account_ids: Iterable[int]) -> dict[int, LockedPerson]:
@@ -332,7 +335,8 @@ def lock_people(*, account_ids: Iterable[int]) -> dict[int, LockedPerson]:
     Accounts that do not exist are simply absent from the answer."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT id, kind, line_id, balance_g, balance_points FROM carbon_accounts_account
+            """SELECT id, kind, line_id, balance_g, balance_points, holder_id, external_ref
+                 FROM carbon_accounts_account
                 WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE""",
             [Array(sorted(set(account_ids)))],
         )

@@ -229,6 +229,15 @@ for _key in MFA_ENCRYPTION_KEYS:
             "MFA_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 bytes, URL-safe base64)."
         ) from None
 
+# --- Claim fingerprints (behaviours/claims.py, docs/configuration.md) ---------------------------
+# The secret salt of the fingerprints that keep one activity claimed once. Set it explicitly in
+# production and never change it: records keep the fingerprint they were made with, and partner
+# programmes match fingerprints made with the same salt. Unset, it follows SECRET_KEY.
+CLAIM_FINGERPRINT_SALT = env.str("CLAIM_FINGERPRINT_SALT", default="")
+CLAIM_FINGERPRINT_SALT_IS_SET = bool(CLAIM_FINGERPRINT_SALT)
+if not CLAIM_FINGERPRINT_SALT:
+    CLAIM_FINGERPRINT_SALT = hashlib.sha256(f"claim-fingerprint:{SECRET_KEY}".encode()).hexdigest()
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -23,6 +23,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from behaviours import selectors as behaviour_selectors
 from carbon_accounts import services as ledger
 from carbon_accounts.models import AccountKind, BusinessLine, Unit
 from carbon_accounts.services import TransferRequest
@@ -92,14 +93,16 @@ def _close_line(line: BusinessLine, member: Membership, today: date) -> list[int
     with connection.cursor() as cursor:
         # One closer per line at a time; the unique live-item index is the backstop.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"close:{line.code}")])
+        # A partner programme already claims these: filing them would claim them twice.
+        claimed_elsewhere = behaviour_selectors.partner_claimed_record_ids(line_id=line.pk, before=today)
         cursor.execute(
             """SELECT r.occurred_on, count(*) FROM behaviours_behaviourrecord r
                 WHERE r.line_id = %s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
-                  AND r.occurred_on < %s
+                  AND r.occurred_on < %s AND NOT r.id = ANY(%s::bigint[])
                   AND NOT EXISTS (SELECT 1 FROM exchange_bridge_filingitem i
                                    WHERE i.record_id = r.id AND i.status IN ('in_filing', 'filed', 'duplicate_claim'))
                 GROUP BY r.occurred_on ORDER BY r.occurred_on""",
-            [line.pk, today],
+            [line.pk, today, claimed_elsewhere],
         )
         by_day = cursor.fetchall()
     periods: dict[tuple[date, date], int] = {}
@@ -109,7 +112,7 @@ def _close_line(line: BusinessLine, member: Membership, today: date) -> list[int
             periods[period] = periods.get(period, 0) + count
     created: list[int] = []
     for (start, end), count in sorted(periods.items()):
-        created += _batches_for_period(line, member, start, end, count)
+        created += _batches_for_period(line, member, start, end, count, claimed_elsewhere)
     return created
 
 
@@ -118,7 +121,7 @@ def _lock_key(text: str) -> int:
 
 
 def _batches_for_period(
-    line: BusinessLine, member: Membership, start: date, end: date, count: int
+    line: BusinessLine, member: Membership, start: date, end: date, count: int, claimed_elsewhere: list[int]
 ) -> list[int]:
     limit = member.max_items
     existing = FilingBatch.objects.filter(line=line, period_start=start, period_end=end).count()
@@ -145,6 +148,7 @@ def _batches_for_period(
                          FROM behaviours_behaviourrecord r
                         WHERE r.line_id = %(line)s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
                           AND r.occurred_on BETWEEN %(start)s AND %(end)s
+                          AND NOT r.id = ANY(%(claimed_elsewhere)s::bigint[])
                           AND NOT EXISTS (SELECT 1 FROM exchange_bridge_filingitem i WHERE i.record_id = r.id
                                            AND i.status IN ('in_filing', 'filed', 'duplicate_claim'))
                         ORDER BY r.id LIMIT %(count)s) AS candidates""",
@@ -155,6 +159,7 @@ def _batches_for_period(
                 "start": start,
                 "end": end,
                 "count": count,
+                "claimed_elsewhere": claimed_elsewhere,
             },
         )
         cursor.execute(

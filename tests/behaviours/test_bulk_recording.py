@@ -42,6 +42,7 @@ def scenario(line, people: list[Account]) -> list[RecordRequest]:  # type: ignor
         request(a, "green_travel_metro", "5", "a4"),  # nothing left to count
         request(b, "green_travel_rail", "10", "b1", evidence_id="T-1"),
         request(b, "green_travel_rail", "10", "b2", evidence_id="T-1"),  # duplicate evidence
+        request(b, "green_travel_rail", "10", "b5", evidence_id=" t-1"),  # the same claim, written otherwise
         request(b, "green_travel_rail", "10", "b3"),
         request(b, "green_travel_rail", "10", "b4"),  # third rail trip of the day: refused
         request(c, "qr_payment", "1", "c1"),
@@ -99,6 +100,7 @@ def test_a_batch_gives_what_one_at_a_time_gives(reference, make_person) -> None:
     # The scenario really crosses every rule.
     kinds = {entry[1] for entry in batch if entry[0] == "refused"}
     assert kinds == {
+        "already_claimed",
         "duplicate_evidence",
         "daily_event_limit",
         "idempotency_conflict",

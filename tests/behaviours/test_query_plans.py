@@ -54,17 +54,27 @@ def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database
             "evidence": "",
             "source": "api:bank",
             "key": "k-1",
+            "claim": "a" * 64,
+            "holder": "1",
+            "kind": "metro",
         },
     )
     record_scans = [line for line in plan.splitlines() if "on behaviours_behaviourrecord" in line]
     assert record_scans, plan
+    assert any("record_claimed_once" in line for line in record_scans), plan
+    assert "one_declaration_per_kind" in plan, plan
     # The day's count (for the caps and the plausibility rules) goes through the person's entries of record_person_days;
-    # the replay and the evidence through their unique indexes. No sequential scan, and no
-    # index of the behaviour alone.
+    # the replay, the evidence and the first claim of the activity through their unique indexes.
+    # No sequential scan, and no index of the behaviour alone.
     assert all(
         any(
             name in line
-            for name in ("record_person_days", "record_idempotent_per_source", "evidence_unique_per_line")
+            for name in (
+                "record_person_days",
+                "record_idempotent_per_source",
+                "evidence_unique_per_line",
+                "record_claimed_once",
+            )
         )
         for line in record_scans
     ), plan

@@ -118,3 +118,21 @@ def test_generated_records_are_what_the_bulk_use_case_records(
     }
     assert [balances[pk] for pk in generated_people] == [balances[pk] for pk in recorded_people]
     assert check_ledger() == []
+    # Each generated record carries the claim fingerprint the services give the same person's day.
+    from django.conf import settings
+
+    from behaviours import claims
+
+    for record in BehaviourRecord.objects.filter(account_id__in=generated_people).select_related("account"):
+        assert record.claim_fingerprint == claims.fingerprint(
+            salt=settings.CLAIM_FINGERPRINT_SALT,
+            pseudonym=claims.person_pseudonym(
+                holder_id=None,
+                line_id=line.pk,
+                external_ref=record.account.external_ref,
+                account_id=record.account_id,
+            ),
+            activity=claims.activity_class("commute_metro"),
+            day=record.occurred_on,
+            evidence_id="",
+        )
