@@ -253,10 +253,14 @@ class BehaviourRecord(models.Model):
     decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
     # The salted hash of who did what kind of activity, on which day, with which evidence
     # (behaviours/claims.py): one live evidenced claim per activity across the group.
-    claim_fingerprint = models.CharField(_("claim fingerprint"), max_length=64, blank=True, default="")
+    claim_fingerprint = models.CharField(
+        _("claim fingerprint"), max_length=64, blank=True, default="", db_default=""
+    )
     # The external programme (a city carbon-inclusion platform) that already claims this kind of
     # activity of this person: the record earns points and is never filed.
-    external_programme = models.CharField(_("already claimed in"), max_length=100, blank=True, default="")
+    external_programme = models.CharField(
+        _("already claimed in"), max_length=100, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("behaviour record")

@@ -155,12 +155,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="behaviourrecord",
             name="claim_fingerprint",
-            field=models.CharField(blank=True, default="", max_length=64, verbose_name="claim fingerprint"),
+            field=models.CharField(blank=True, db_default="", default="", max_length=64, verbose_name="claim fingerprint"),
         ),
         migrations.AddField(
             model_name="behaviourrecord",
             name="external_programme",
-            field=models.CharField(blank=True, default="", max_length=100, verbose_name="already claimed in"),
+            field=models.CharField(
+                blank=True, db_default="", default="", max_length=100, verbose_name="already claimed in"
+            ),
         ),
         migrations.RunPython(fingerprint_kept_records, migrations.RunPython.noop),
         migrations.AddIndex(

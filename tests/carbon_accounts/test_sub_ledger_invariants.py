@@ -4,6 +4,7 @@ or named by check_ledger in the words an auditor reads."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db
 
 # Every column of a record but its id, so that raw SQL can write a copy with a few changes.
 RECORD_COLUMNS = (
+    "claim_fingerprint",
     "line_id",
     "account_id",
     "behaviour_id",
@@ -73,6 +75,8 @@ def at_commit() -> None:
 def copy_record(record: BehaviourRecord, **changes: Any) -> int:
     """A new record row like `record`, with `changes` (a new idempotency key always)."""
     changes.setdefault("idempotency_key", f"copy-of-{record.pk}-{len(changes)}")
+    # A claim of its own (the same activity twice would be refused before any ledger guard).
+    changes.setdefault("claim_fingerprint", hashlib.sha256(changes["idempotency_key"].encode()).hexdigest())
     values = ", ".join("%s" if column in changes else column for column in RECORD_COLUMNS)
     parameters = [changes[column] for column in RECORD_COLUMNS if column in changes]
     ((record_id,),) = execute(
