@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Count, Min, Q, Sum
 
+from behaviours import claims
 from behaviours import quantify as pure
 from behaviours import selectors
 from behaviours.models import BehaviourRecord, EmissionFactor, Methodology, RecordReversal, RecordStatus
@@ -136,6 +137,42 @@ def _grams_match_factor_rows() -> list[str]:
                 problems.append(
                     f"invariant 4: and {count - len(record_ids)} more records like record {first}"
                 )
+    return problems
+
+
+# A fileable record must be a trusted claim with its evidence; a person's channel never makes a
+# system's claim; a posting of records says how they were trusted, as they do.
+_UNTRUSTED_FILEABLE_SQL = """
+SELECT r.id, r.claim_basis, r.evidence_id = '', r.source FROM behaviours_behaviourrecord r
+ WHERE (r.fileable AND (r.claim_basis NOT IN ('system', 'reviewer') OR r.evidence_id = ''))
+    OR (r.source = ANY(%(person_sources)s) AND r.claim_basis = 'system')
+ ORDER BY r.id LIMIT 1000
+"""
+_POSTING_CLAIMS_SQL = """
+SELECT DISTINCT r.posting_id FROM behaviours_behaviourrecord r
+  JOIN carbon_accounts_posting p ON p.id = r.posting_id
+ WHERE p.claim_basis <> '' AND (p.claim_basis, p.fileable) IS DISTINCT FROM (r.claim_basis, r.fileable)
+ ORDER BY 1 LIMIT 1000
+"""
+
+
+def fileable_claims_are_trusted() -> list[str]:
+    """Evidence decides fileability: no fileable record is self-declared or lacks its evidence."""
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_UNTRUSTED_FILEABLE_SQL, {"person_sources": sorted(claims.PERSON_SOURCES)})
+        for record_id, claim_basis, no_evidence, source in cursor.fetchall():
+            if claim_basis == claims.SYSTEM and source in claims.PERSON_SOURCES:
+                problems.append(f"evidence: record {record_id} came from {source} but says a system recorded it")
+            elif no_evidence:
+                problems.append(f"evidence: record {record_id} is fileable but has no evidence")
+            else:
+                problems.append(f"evidence: record {record_id} is fileable but {claim_basis}")
+        cursor.execute(_POSTING_CLAIMS_SQL)
+        problems += [
+            f"evidence: posting {posting_id} carries records trusted otherwise than it says"
+            for (posting_id,) in cursor.fetchall()
+        ]
     return problems
 
 
