@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Count, Min, Q, Sum
 
-from behaviours import claims
+from behaviours import claims, selectors
 from behaviours import quantify as pure
-from behaviours import selectors
 from behaviours.models import BehaviourRecord, EmissionFactor, Methodology, RecordReversal, RecordStatus
 from carbon_accounts.integrity import PostingLag
 from carbon_accounts.models import EntryKind, Posting
@@ -163,7 +162,9 @@ def fileable_claims_are_trusted() -> list[str]:
         cursor.execute(_UNTRUSTED_FILEABLE_SQL, {"person_sources": sorted(claims.PERSON_SOURCES)})
         for record_id, claim_basis, no_evidence, source in cursor.fetchall():
             if claim_basis == claims.SYSTEM and source in claims.PERSON_SOURCES:
-                problems.append(f"evidence: record {record_id} came from {source} but says a system recorded it")
+                problems.append(
+                    f"evidence: record {record_id} came from {source} but says a system recorded it"
+                )
             elif no_evidence:
                 problems.append(f"evidence: record {record_id} is fileable but has no evidence")
             else:

@@ -337,9 +337,11 @@ def record(request: HttpRequest) -> HttpResponse:
 
 def _record_message(record: Any) -> str:
     if record.status == "pending_review":
+        # In the person's words where the rule has them; the staff's English note otherwise.
+        reasons = " ".join(hold_reasons_in_words(record)).rstrip(".")
         return gettext(
             "Recorded and held for a review: %(reason)s. Nothing is counted until it is approved."
-        ) % {"reason": record.review_reason}
+        ) % {"reason": reasons or record.review_reason}
     text = gettext("Recorded: %(kg)s kg CO2e reduction, %(points)s.") % {
         "kg": format_kilograms(record.reduction_g),
         "points": ngettext("%(n)s green point", "%(n)s green points", record.points)
@@ -347,6 +349,8 @@ def _record_message(record: Any) -> str:
     }
     if record.cap_note:
         text += " " + gettext("Note: %(cap)s.") % {"cap": record.cap_note}
+    if record.self_declared and record.reduction_g:
+        text += " " + gettext("Self-declared: it counts on your account but is never filed with an exchange.")
     return text
 
 
