@@ -102,7 +102,14 @@ def methodology(request: HttpRequest) -> HttpResponse:
 
 class RecordForm(forms.Form):
     account = forms.TypedChoiceField(label=_("Account"), coerce=int)
-    behaviour = forms.ChoiceField(label=_("What did you do?"))
+    behaviour = forms.ChoiceField(
+        label=_("What did you do?"),
+        error_messages={
+            "invalid_choice": _(
+                "Choose an action from the list: what only the line's own systems see, they record themselves."
+            )
+        },
+    )
     quantity = PlainDecimalField(
         label=_("How much"),
         help_text=_("In the unit shown next to the behaviour."),
@@ -127,11 +134,18 @@ class RecordForm(forms.Form):
         assert isinstance(account_field, forms.ChoiceField) and isinstance(behaviour_field, forms.ChoiceField)
         account_field.choices = [(a.pk, a.line.name_en if english else a.line.name_zh) for a in accounts]
         audiences = {a.line.audience for a in accounts}
+        # A person is offered what they may record, and what a reviewer confirms from their
+        # evidence; what only a line's systems observe is never offered.
         behaviour_field.choices = [
-            (b.code, f"{b.name_en if english else b.name_zh} ({unit_name(b.unit)})")
+            (
+                b.code,
+                f"{b.name_en if english else b.name_zh} ({unit_name(b.unit)})"
+                + ("" if b.person_may_record else " · " + str(_("checked by a reviewer"))),
+            )
             for b in Behaviour.objects.filter(
                 audience__in=audiences, **({"category": category} if category else {})
             ).order_by("audience", "category", "code")
+            if b.person_may_record or b.reviewer_may_confirm
         ]
 
 

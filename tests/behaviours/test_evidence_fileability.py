@@ -147,7 +147,7 @@ def test_a_self_declared_large_claim_is_never_filed_and_is_reported_apart(  # ty
     dashboard = client.get("/staff/", {"period": f"{TODAY():%Y-%m}"}, secure=True, headers=EN)
     claims_line = dashboard.content.decode().split('data-testid="operational-claims">')[1].split("<")[0]
     assert f"fileable {trusted.reduction_g / 1000:.3f} kg" in claims_line
-    assert f"self-declared {claim.reduction_g / 1000:,.3f}".replace(",", "") in claims_line.replace(",", "")
+    assert f"self-declared {claim.reduction_g / 1000:.3f} kg" in claims_line
     assert check_ledger() == []
 
 
@@ -156,15 +156,25 @@ def test_a_person_cannot_record_what_only_the_lines_systems_see(  # type: ignore
 ) -> None:
     customer = make_person("bank")
     client.force_login(customer.holder)
+    form = client.get("/me/record/", secure=True, headers=EN).context["form"]
+    offered = {code for code, _name in form.fields["behaviour"].choices}
+    assert "green_travel_metro" in offered and "e_statement" not in offered
     response = record_on_the_web(client, behaviour="e_statement", quantity="1")
     assert response.status_code == 200
-    assert (
-        "recorded by the line's own systems, not by a person"
-        in response.context["form"].errors["behaviour"][0]
-    )
+    assert "what only the line's own systems see" in response.context["form"].errors["behaviour"][0]
     chinese = record_on_the_web(client, headers=ZH, behaviour="e_statement", quantity="1")
-    assert chinese.status_code == 200 and chinese.context["form"].errors["behaviour"]
+    assert (
+        chinese.status_code == 200 and "业务条线自己的系统" in chinese.context["form"].errors["behaviour"][0]
+    )
     assert not BehaviourRecord.objects.exists()
+
+
+def test_the_recording_service_refuses_a_persons_declaration_of_a_systems_action(record) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(services.RecordRefused) as refused:
+        record("e_statement", "1", line="bank", source="web")
+    assert refused.value.code == "not_recorded_by_person" and refused.value.field == "behaviour"
+    assert "recorded by the line's own systems, not by a person" in refused.value.message
+    assert record("e_statement", "1", line="bank", source="api:bank").record.claim_basis == "system"
 
 
 def test_a_persons_own_record_is_marked_self_declared_in_english_and_chinese(  # type: ignore[no-untyped-def]
