@@ -175,6 +175,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             # Commutes are an employee's: a customer is offered the actions of their own lines.
             "is_employee": any(account.line and account.line.audience == "employee" for account in accounts),
             "total_g": total_g,
+            "self_declared_g": selectors.self_declared_grams(account_ids=account_ids),
             "this_month_g": this_month,
             # Per wallet, never summed: a line's points are spent only on its own green rights.
             "expiring": points_lots.expiring_points_of(accounts=accounts, today=today),

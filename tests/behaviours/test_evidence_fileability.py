@@ -194,6 +194,8 @@ def test_a_persons_own_record_is_marked_self_declared_in_english_and_chinese(  #
     assert 'data-testid="self-declared">自行申报<' in listing_zh
     detail_zh = client.get(f"/me/records/{own.pk}/", secure=True, headers=ZH).content.decode()
     assert "自行申报" in detail_zh and "不会向碳交易所申报" in detail_zh
+    account = client.get("/me/", secure=True, headers=EN).content.decode()
+    assert f"of which self-declared: {own.reduction_g / 1000:.2f} kg (never filed)" in account
 
 
 def test_a_reviewers_approval_with_evidence_makes_a_held_record_fileable(  # type: ignore[no-untyped-def]
