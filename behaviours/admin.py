@@ -35,6 +35,8 @@ class BehaviourAdmin(admin.ModelAdmin):
         "max_quantity_per_day",
         "max_events_per_day",
         "points_per_event",
+        "recorded_by",
+        "evidence_needed",
     )
     list_filter = ("audience", "category")
     search_fields = ("code", "name_en", "name_zh")
@@ -110,8 +112,9 @@ class BehaviourRecordAdmin(admin.ModelAdmin):
         "points",
         "status",
         "source",
+        "claim_basis",
     )
-    list_filter = ("status", "line", "fileable")
+    list_filter = ("status", "line", "fileable", "claim_basis")
     search_fields = ("=id", "evidence_id", "idempotency_key", "=claim_fingerprint")
     raw_id_fields = ("account",)
     show_full_result_count = False

@@ -14,6 +14,7 @@ class BehavioursConfig(AppConfig):
         from config.navigation import register
 
         ledger_integrity.register(integrity.reductions_trace_to_records)
+        ledger_integrity.register(integrity.fileable_claims_are_trusted)
         ledger_integrity.register(reference_changes.changes_by_two_people)
         ledger_integrity.register(integrity.claims_fingerprinted)
         ledger_integrity.register_lag(integrity.unposted_records)

@@ -62,6 +62,9 @@ def not_counted(record: BehaviourRecord) -> str:
 HOLD_RULES = {
     "implausible speed": _("The distance and the time given make a speed no one travels that way."),
     "many records on one day": _("There are many records of this action on one day."),
+    "needs confirmation": _(
+        "A line's or facility's system records this action; a person's record counts once a reviewer has checked its evidence."
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Min, Q, Sum, Value, When
 
 from behaviours import quantify as pure
-from behaviours import selectors
+from behaviours import selectors, trust
 from behaviours.models import BehaviourRecord, EmissionFactor, Methodology, RecordReversal, RecordStatus
 from carbon_accounts.integrity import PostingLag
 from carbon_accounts.models import EntryKind, Posting
@@ -184,6 +184,47 @@ def _grams_match_factor_rows() -> list[str]:
                 problems.append(
                     f"invariant 4: and {count - len(record_ids)} more records like record {first}"
                 )
+    return problems
+
+
+# A fileable record must be a trusted claim with its evidence; a person's channel never makes a
+# system's claim.
+_UNTRUSTED_FILEABLE_SQL = """
+SELECT r.id, r.claim_basis, r.evidence_id = '', r.source FROM behaviours_behaviourrecord r
+ WHERE (r.fileable AND (r.claim_basis NOT IN ('system', 'reviewer') OR r.evidence_id = ''))
+    OR (r.source = ANY(%(person_sources)s) AND r.claim_basis = 'system')
+ ORDER BY r.id LIMIT 1000
+"""
+
+
+def fileable_claims_are_trusted() -> list[str]:
+    """Evidence decides fileability: no fileable record is self-declared or lacks its evidence."""
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_UNTRUSTED_FILEABLE_SQL, {"person_sources": sorted(trust.PERSON_SOURCES)})
+        for record_id, claim_basis, no_evidence, source in cursor.fetchall():
+            if claim_basis == trust.SYSTEM and source in trust.PERSON_SOURCES:
+                problems.append(
+                    f"evidence: record {record_id} came from {source} but says a system recorded it"
+                )
+            elif no_evidence:
+                problems.append(f"evidence: record {record_id} is fileable but has no evidence")
+            else:
+                problems.append(f"evidence: record {record_id} is fileable but {claim_basis}")
+    # The export reads fileable and self-declared grams from the postings: each must say what
+    # its records are (a posting made before postings said it says nothing).
+    mismatched = (
+        BehaviourRecord.objects.filter(posting__isnull=False)
+        .exclude(posting__claim_basis="")
+        .filter(~Q(posting__claim_basis=F("claim_basis")) | ~Q(posting__fileable=F("fileable")))
+        .values_list("posting_id", flat=True)
+        .distinct()
+        .order_by("posting_id")[:1000]
+    )
+    problems += [
+        f"evidence: posting {posting_id} carries records trusted otherwise than it says"
+        for posting_id in mismatched
+    ]
     return problems
 
 

@@ -54,6 +54,12 @@ class Behaviour(models.Model):
     max_events_per_day = models.PositiveIntegerField(_("daily event limit"), null=True, blank=True)
     points_per_event = models.PositiveIntegerField(_("default points per event"), null=True, blank=True)
     attributes = models.CharField(_("attributes"), max_length=200, blank=True, default="")
+    # Who may record it, space separated: "person" (their own declaration on the web), "system"
+    # (the line's or a facility's system, with its API key), "reviewer" (a person's record is
+    # held until a reviewer checks its evidence). What a person cannot observe lists no "person".
+    recorded_by = models.CharField(_("recorded by"), max_length=40, default="system")
+    # The kind of evidence a fileable record carries (transaction_id, meter_readings, ...).
+    evidence_needed = models.CharField(_("evidence needed"), max_length=40, blank=True, default="")
     evidence = models.CharField(_("expected evidence"), max_length=200, blank=True, default="")
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
@@ -73,6 +79,30 @@ class Behaviour(models.Model):
     @property
     def needs_site(self) -> bool:
         return self.attributes.startswith("site")
+
+    @property
+    def recorders(self) -> frozenset[str]:
+        return frozenset(self.recorded_by.split())
+
+    @property
+    def person_may_record(self) -> bool:
+        return Recorder.PERSON in self.recorders
+
+    @property
+    def system_may_record(self) -> bool:
+        return Recorder.SYSTEM in self.recorders
+
+    @property
+    def reviewer_may_confirm(self) -> bool:
+        return Recorder.REVIEWER in self.recorders
+
+
+class Recorder(models.TextChoices):
+    """Who may record a behaviour (the catalogue's `recorded_by`)."""
+
+    PERSON = "person", _("the person")
+    SYSTEM = "system", _("a line or facility system")
+    REVIEWER = "reviewer", _("a reviewer, confirming a person's record")
 
 
 class EmissionFactor(models.Model):
@@ -183,6 +213,15 @@ class RecordStatus(models.TextChoices):
     REVERSED = "reversed", _("reversed")
 
 
+class ClaimBasis(models.TextChoices):
+    """How a record's claim was trusted: set when it is recorded, changed only by the approval
+    of a reviewer who checked its evidence (a trigger refuses any other change)."""
+
+    SYSTEM = "system", _("recorded by a line or facility system")
+    REVIEWER = "reviewer", _("evidence checked by a reviewer")
+    SELF_DECLARED = "self_declared", _("self-declared")
+
+
 class BehaviourRecord(models.Model):
     """One recorded low-carbon action, with everything needed to recompute its reduction."""
 
@@ -241,7 +280,16 @@ class BehaviourRecord(models.Model):
         verbose_name=_("quantification basis"),
     )
     ghg_category = models.CharField(_("GHG category"), max_length=48)
+    # Fileable only when the methodology is, the evidence is present and came from a trusted
+    # party (claim_basis system or reviewer): a self-declared record is never filed.
     fileable = models.BooleanField(_("fileable"), default=False)
+    claim_basis = models.CharField(
+        _("claim basis"),
+        max_length=16,
+        choices=ClaimBasis.choices,
+        default=ClaimBasis.SELF_DECLARED,
+        db_default=ClaimBasis.SELF_DECLARED,
+    )
     points = models.BigIntegerField(_("points"), default=0)
     # The general-ledger posting that carries this entry's grams and points: written with the
     # record when it is accepted, or with the approval of a record held for review.
@@ -310,6 +358,10 @@ class BehaviourRecord(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.pk} {self.behaviour_id} {self.quantity}"
+
+    @property
+    def self_declared(self) -> bool:
+        return self.claim_basis == ClaimBasis.SELF_DECLARED
 
     @property
     def methodology(self) -> Methodology | None:

@@ -117,6 +117,8 @@ def _load_behaviours(directory: Path, report: LoadReport) -> None:
             "max_events_per_day": int(row["max_events_per_day"]) if row["max_events_per_day"] else None,
             "points_per_event": int(row["points_per_event"]) if row["points_per_event"] else None,
             "attributes": row["attributes"],
+            "recorded_by": row["recorded_by"],
+            "evidence_needed": row["evidence_needed"],
             "evidence": row["evidence"],
             "name_en": row["name_en"],
             "name_zh": row["name_zh"],

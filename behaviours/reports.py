@@ -6,7 +6,9 @@ and quantification basis, so a quarter of twenty million records is read as a fe
 and is exact at any moment (records are posted in their own transaction). The methodology sheet
 reaches the exact factor rows through the postings' bases. Operational reductions (employee
 lines) and ecosystem reductions (customer lines, "Scope 3+") are separate sections; the
-ecosystem figure is never inside the operational total.
+ecosystem figure is never inside the operational total. Likewise fileable grams (evidence from a
+line's system or a reviewer) and self-declared grams (a person's own declaration) are columns of
+their own, never summed into one fileable figure.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from behaviours.models import Behaviour, EmissionFactor, QuantificationBasis
+from behaviours.models import Behaviour, ClaimBasis, EmissionFactor, QuantificationBasis
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import Audience, EntryKind
 from config.spreadsheet import safe_row
@@ -123,6 +125,10 @@ class ExportRow:
     reduction_g: int
     behaviour_name_en: str = ""
     behaviour_name_zh: str = ""
+    # Parts of reduction_g: what may be filed with an exchange, and what people declared
+    # themselves (never filed). The rest is trusted but not fileable (methodology or evidence).
+    fileable_g: int = 0
+    self_declared_g: int = 0
 
     @property
     def reduction_t(self) -> Decimal:
@@ -154,18 +160,35 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
     for row in sums:
         if row.basis_id is None:
             continue  # an action that earns points only: no reduction to report
-        figures = totals.setdefault((row.line_id, row.behaviour_code, row.ghg_category), [0, 0])
+        figures = totals.setdefault((row.line_id, row.behaviour_code, row.ghg_category), [0, 0, 0, 0])
         if row.entry_kind == EntryKind.BEHAVIOUR_RECORD:
             figures[0] += row.entries
         figures[1] += row.grams
+        if row.fileable:
+            figures[2] += row.grams
+        elif row.claim_basis == ClaimBasis.SELF_DECLARED:
+            figures[3] += row.grams
     # A reader of the export needs the behaviour's name, not only its code: one small read.
     names = {code: (en, zh) for code, en, zh in Behaviour.objects.values_list("code", "name_en", "name_zh")}
     rows = []
-    for (line_id, behaviour, category), (records, grams) in totals.items():
+    for (line_id, behaviour, category), (records, grams, fileable, self_declared) in totals.items():
         line = lines[line_id]
         section = "operational" if line.audience == Audience.EMPLOYEE else "ecosystem"
         name_en, name_zh = names.get(behaviour, ("", ""))
-        rows.append(ExportRow(section, line.code, behaviour, category, records, grams, name_en, name_zh))
+        rows.append(
+            ExportRow(
+                section,
+                line.code,
+                behaviour,
+                category,
+                records,
+                grams,
+                name_en,
+                name_zh,
+                fileable,
+                self_declared,
+            )
+        )
     rows.sort(key=lambda row: (row.section != "operational", row.line, row.behaviour, row.ghg_category))
     yield from rows
 
@@ -209,6 +232,22 @@ def totals(rows: list[ExportRow]) -> dict[str, int]:
     return result
 
 
+def claim_totals(rows: list[ExportRow]) -> dict[str, tuple[int, int]]:
+    """Per section, (fileable grams, self-declared grams): two figures, never one."""
+    result = {"operational": (0, 0), "ecosystem": (0, 0)}
+    for row in rows:
+        fileable, self_declared = result[row.section]
+        result[row.section] = (fileable + row.fileable_g, self_declared + row.self_declared_g)
+    return result
+
+
+CLAIM_NOTE = (
+    "Fileable: a fileable methodology, evidence, and a trusted recorder (the line's or a facility's "
+    "system, or a reviewer who checked the evidence). Self-declared: a person's own declaration, "
+    "counted on their account but never filed and never part of the fileable figure."
+)
+
+
 HEADERS = [
     "section",
     "business line",
@@ -219,6 +258,8 @@ HEADERS = [
     "records",
     "reduction (g CO2e)",
     "reduction (t CO2e)",
+    "fileable (g CO2e)",
+    "self-declared (g CO2e)",
 ]
 FACTOR_HEADERS = [
     "activity",
@@ -258,11 +299,26 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
                     row.records,
                     row.reduction_g,
                     row.reduction_t.quantize(MICRO),
+                    row.fileable_g,
+                    row.self_declared_g,
                 ]
             )
         total = totals(rows)[section]
+        fileable, self_declared = claim_totals(rows)[section]
         write(
-            [f"{section} total", "", "", "", "", "", "", total, (Decimal(total) / 1_000_000).quantize(MICRO)]
+            [
+                f"{section} total",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                total,
+                (Decimal(total) / 1_000_000).quantize(MICRO),
+                fileable,
+                self_declared,
+            ]
         )
     write([])
     write(["methodology: factor rows used", *FACTOR_HEADERS[1:]])
@@ -285,6 +341,7 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
         )
     write([])
     write(["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."])
+    write([CLAIM_NOTE])
     write([OGL_NOTICE])
 
 
@@ -311,6 +368,7 @@ def write_xlsx(
     report("totals by line, behaviour and GHG category")
     rows = list(reduction_rows(period, line_ids))
     section_totals = totals(rows)
+    section_claims = claim_totals(rows)
     for section, title in (("operational", "Operational"), ("ecosystem", "Ecosystem (Scope 3+)")):
         sheet = workbook.create_sheet(title)
         append(sheet, [f"{title} reductions, {period.label} ({period.start} to {period.end})"])
@@ -327,10 +385,14 @@ def write_xlsx(
                     row.records,
                     row.reduction_g,
                     float(row.reduction_t),
+                    row.fileable_g,
+                    row.self_declared_g,
                 ],
             )
         total = section_totals[section]
-        append(sheet, ["Total", "", "", "", "", "", total, total / 1_000_000])
+        fileable, self_declared = section_claims[section]
+        append(sheet, ["Total", "", "", "", "", "", total, total / 1_000_000, fileable, self_declared])
+        append(sheet, [CLAIM_NOTE])
         if section == "ecosystem":
             append(
                 sheet,
@@ -340,16 +402,19 @@ def write_xlsx(
             )
     report("totals by GHG category")
     by_category = workbook.create_sheet("By GHG category")
-    header(by_category, ["section", "GHG category", "reduction (g CO2e)", "reduction (t CO2e)"])
-    categories: dict[tuple[str, str], int] = {}
+    header(by_category, ["section", "GHG category", *HEADERS[-4:]])
+    categories: dict[tuple[str, str], tuple[int, int, int]] = {}
     for row in rows:
+        grams, fileable, self_declared = categories.get((row.section, row.ghg_category), (0, 0, 0))
         categories[(row.section, row.ghg_category)] = (
-            categories.get((row.section, row.ghg_category), 0) + row.reduction_g
+            grams + row.reduction_g,
+            fileable + row.fileable_g,
+            self_declared + row.self_declared_g,
         )
-    for (section, category), grams in sorted(
+    for (section, category), (grams, fileable, self_declared) in sorted(
         categories.items(), key=lambda item: (item[0][0] != "operational", item[0][1])
     ):
-        append(by_category, [section, category, grams, grams / 1_000_000])
+        append(by_category, [section, category, grams, grams / 1_000_000, fileable, self_declared])
     report("methodology: every factor row used")
     methodology = workbook.create_sheet("Methodology")
     header(methodology, FACTOR_HEADERS)
@@ -377,6 +442,7 @@ def write_xlsx(
         f"Period: {period.label} ({period.start} to {period.end})",
         f"Generated: {timezone.localtime():%Y-%m-%d %H:%M %Z}",
         "Source: the group ledger's postings of recorded actions (issued minus reversed), in grams of CO2e.",
+        CLAIM_NOTE,
         "Recompute any record: manage.py quantify BEHAVIOUR QUANTITY --region R --date D",
         OGL_NOTICE,
     ):

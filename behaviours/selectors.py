@@ -16,6 +16,7 @@ from behaviours.badges import DayFigures
 from behaviours.models import (
     Behaviour,
     BehaviourRecord,
+    ClaimBasis,
     EmissionFactor,
     ExternalProgrammeDeclaration,
     Methodology,
@@ -149,6 +150,16 @@ def breakdown_by_behaviour(
         )
         .order_by("-grams", "behaviour_id")
     )
+
+
+def self_declared_grams(*, account_ids: list[int]) -> int:
+    """The part of these people's counted reductions they declared themselves (never filed)."""
+    from django.db.models import Sum
+
+    total = BehaviourRecord.objects.filter(
+        account_id__in=account_ids, status=RecordStatus.ACCEPTED, claim_basis=ClaimBasis.SELF_DECLARED
+    ).aggregate(grams=Sum("reduction_g"))["grams"]
+    return int(total or 0)
 
 
 def accepted_days(*, account_ids: list[int]) -> list[DayFigures]:

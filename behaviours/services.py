@@ -26,11 +26,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
-from behaviours import claims, plausibility, selectors
+from behaviours import claims, plausibility, selectors, trust
 from behaviours import quantify as pure
 from behaviours.models import (
     Behaviour,
     BehaviourRecord,
+    ClaimBasis,
     ExternalProgrammeDeclaration,
     PartnerClaim,
     PartnerClaimImport,
@@ -331,7 +332,7 @@ def _post(records: list[BehaviourRecord]) -> None:
     summaries: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
     changes: dict[int, tuple[int, int]] = {}
     for record in records:
-        key = (record.occurred_on, record.ghg_category, record.behaviour_id, record.basis_id)
+        key = _posting_key(record)
         totals = summaries[key]
         totals[0] += 1
         totals[1] += record.reduction_g
@@ -347,18 +348,35 @@ def _post(records: list[BehaviourRecord]) -> None:
                 ghg_category=category,
                 behaviour_code=behaviour,
                 basis_id=basis,
+                claim_basis=claim_basis,
+                fileable=fileable,
                 entries=entries,
                 grams=grams,
                 points=points,
             )
-            for (day, category, behaviour, basis), (entries, grams, points) in summaries.items()
+            for (day, category, behaviour, basis, claim_basis, fileable), (
+                entries,
+                grams,
+                points,
+            ) in summaries.items()
         ],
         balance_changes=changes,
     )
     for record in records:
-        record.posting_id = postings[
-            (record.occurred_on, record.ghg_category, record.behaviour_id, record.basis_id)
-        ]
+        record.posting_id = postings[_posting_key(record)]
+
+
+def _posting_key(record: BehaviourRecord) -> tuple[Any, ...]:
+    """A posting sums records of one day, category, behaviour and basis, trusted the same way
+    and equally fileable: the export reads fileable and self-declared grams apart from it."""
+    return (
+        record.occurred_on,
+        record.ghg_category,
+        record.behaviour_id,
+        record.basis_id,
+        record.claim_basis,
+        record.fileable,
+    )
 
 
 def _basis_id(
@@ -409,6 +427,7 @@ def _assess(
     same-day records already hold comes from the caller: queries for one record, running counts
     for a batch. Raises RecordRefused at the first rule broken."""
     behaviour = _validate(request, today, reference)
+    confirmation = _check_recorder(request, behaviour)
     _check_evidence(request, evidence_taken)
     if behaviour.accrues_reduction and request.evidence_id:
         first = first_claim()
@@ -427,6 +446,8 @@ def _assess(
         occurred_on=request.occurred_on,
         same_day_records=events,
     )
+    if confirmation:
+        hold.insert(0, confirmation)
     return _Assessment(behaviour, quantity, counted, cap_note, attributes, region, quantification, hold)
 
 
@@ -445,6 +466,7 @@ def _new_record(
     # Claimed in an external programme (the line system's word for this record, or the person's
     # for this kind of activity): points, never a filing.
     programme = (request.external_programme or declared_programme)[:100] if accrues else ""
+    claim_basis = trust.claim_basis_of(request.source)
     record = BehaviourRecord(
         line=request.line,
         account=account,
@@ -463,11 +485,13 @@ def _new_record(
         review_reason="; ".join(assessment.hold),
         reduction_g=quantification.reduction_g if quantification else 0,
         ghg_category=assessment.behaviour.ghg_category,
-        fileable=bool(
-            quantification
-            and quantification.methodology.fileable
-            and quantification.reduction_g > 0
-            and not programme
+        claim_basis=claim_basis,
+        fileable=not programme
+        and trust.is_fileable(
+            methodology_fileable=bool(quantification and quantification.methodology.fileable),
+            reduction_g=quantification.reduction_g if quantification else 0,
+            evidence_id=request.evidence_id,
+            claim_basis=claim_basis,
         ),
         claim_fingerprint=claim if accrues else "",
         external_programme=programme,
@@ -556,6 +580,37 @@ def _validate(request: RecordRequest, today: date, reference: selectors.Referenc
             "occurred_on",
         )
     return behaviour
+
+
+def _check_recorder(request: RecordRequest, behaviour: Behaviour) -> str:
+    """Caps per recorder: a person cannot declare what only a site's meters or a line's systems
+    observe. Refuses, or returns the reason to hold a person's record until a reviewer checks
+    its evidence ("" when the recorder may record it)."""
+    if not trust.recorded_by_person(request.source):
+        if behaviour.system_may_record:
+            return ""
+        raise RecordRefused(
+            "not_recorded_by_system",
+            gettext("%(behaviour)s is recorded by a person, not by a line's system.")
+            % {"behaviour": _name(behaviour)},
+            "behaviour",
+        )
+    if behaviour.person_may_record:
+        return ""
+    if behaviour.reviewer_may_confirm:
+        # Kept in English, as every review reason: the person reads it through explain.HOLD_RULES.
+        return (
+            f"needs confirmation: {behaviour.code} is recorded by a line or facility system;"
+            f" a reviewer checks the evidence ({behaviour.evidence or behaviour.evidence_needed})"
+        )
+    raise RecordRefused(
+        "not_recorded_by_person",
+        gettext(
+            "%(behaviour)s is recorded by the line's own systems, not by a person: it will appear on your account once they send it."
+        )
+        % {"behaviour": _name(behaviour)},
+        "behaviour",
+    )
 
 
 def _check_evidence(request: RecordRequest, taken: Callable[[], bool]) -> None:
@@ -744,7 +799,11 @@ def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
         raise RecordRefused("not_found", gettext("There is no such record."))
     # The person first, as every writer locks them, then the record.
     ledger.lock_people(account_ids=[record.account_id])
-    record = BehaviourRecord.objects.select_for_update().select_related("behaviour", "line").get(pk=record_id)
+    record = (
+        BehaviourRecord.objects.select_for_update(of=("self",))
+        .select_related("behaviour", "line", "basis__methodology")
+        .get(pk=record_id)
+    )
     if record.status != RecordStatus.PENDING_REVIEW:
         raise RecordRefused(
             "not_pending", f"Record {record_id} is {record.get_status_display()}, not held for review."
@@ -765,8 +824,20 @@ def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
     record.status = RecordStatus.ACCEPTED
     record.decided_at = timezone.now()
     record.decided_by = reviewer
+    if record.claim_basis == ClaimBasis.SELF_DECLARED and record.evidence_id.strip():
+        # The reviewer approved it with its evidence in front of them: a trusted claim now.
+        record.claim_basis = ClaimBasis.REVIEWER
+    methodology = record.methodology
+    record.fileable = not record.external_programme and trust.is_fileable(
+        methodology_fileable=bool(methodology and methodology.fileable),
+        reduction_g=record.reduction_g,
+        evidence_id=record.evidence_id,
+        claim_basis=record.claim_basis,
+    )
     _post([record])
-    record.save(update_fields=["status", "decided_at", "decided_by", "points", "posting"])
+    record.save(
+        update_fields=["status", "decided_at", "decided_by", "points", "posting", "claim_basis", "fileable"]
+    )
     return record
 
 
@@ -817,6 +888,8 @@ def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRe
         ghg_category=record.ghg_category,
         behaviour_code=record.behaviour_id,
         basis_id=record.basis_id,
+        claim_basis=record.claim_basis,
+        fileable=record.fileable,
         entries=1,
         grams=-record.reduction_g,
         points=-record.points,
@@ -1049,8 +1122,8 @@ def _people_days(
 _COPY_COLUMNS = (
     "id, line_id, account_id, behaviour_id, quantity, counted_quantity, cap_note, occurred_on, region_id,"
     " attributes, evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g,"
-    " basis_id, ghg_category, fileable, points, posting_id, created_at, decided_by, claim_fingerprint,"
-    " external_programme"
+    " basis_id, ghg_category, fileable, claim_basis, points, posting_id, created_at, decided_by,"
+    " claim_fingerprint, external_programme"
 )
 
 
@@ -1087,6 +1160,7 @@ def _copy_records(records: list[BehaviourRecord]) -> None:
                         record.basis_id,
                         record.ghg_category,
                         record.fileable,
+                        record.claim_basis,
                         record.points,
                         record.posting_id,
                         now,

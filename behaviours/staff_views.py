@@ -90,7 +90,13 @@ def _figures(period: reports.Period, lines: list) -> dict[str, object]:  # type:
     # Two figures, never one sum: customer reductions are ecosystem (Scope 3+), not operations.
     operational_kg = sum((s["total_kg"] for s in series if s["operational"]), Decimal(0))
     ecosystem_kg = sum((s["total_kg"] for s in series if not s["operational"]), Decimal(0))
+    # Fileable and self-declared apart, from the same postings the export reads.
+    claims = reports.claim_totals(list(reports.reduction_rows(period, [line.pk for line in lines])))
     return {
+        "operational_fileable_kg": Decimal(claims["operational"][0]) / 1000,
+        "operational_self_declared_kg": Decimal(claims["operational"][1]) / 1000,
+        "ecosystem_fileable_kg": Decimal(claims["ecosystem"][0]) / 1000,
+        "ecosystem_self_declared_kg": Decimal(claims["ecosystem"][1]) / 1000,
         "operational_series": [s for s in series if s["operational"]],
         "ecosystem_series": [s for s in series if not s["operational"]],
         "operational_kg": operational_kg,

@@ -102,7 +102,14 @@ def methodology(request: HttpRequest) -> HttpResponse:
 
 class RecordForm(forms.Form):
     account = forms.TypedChoiceField(label=_("Account"), coerce=int)
-    behaviour = forms.ChoiceField(label=_("What did you do?"))
+    behaviour = forms.ChoiceField(
+        label=_("What did you do?"),
+        error_messages={
+            "invalid_choice": _(
+                "Choose an action from the list: what only the line's own systems see, they record themselves."
+            )
+        },
+    )
     quantity = PlainDecimalField(
         label=_("How much"),
         help_text=_("In the unit shown next to the behaviour."),
@@ -127,11 +134,18 @@ class RecordForm(forms.Form):
         assert isinstance(account_field, forms.ChoiceField) and isinstance(behaviour_field, forms.ChoiceField)
         account_field.choices = [(a.pk, a.line.name_en if english else a.line.name_zh) for a in accounts]
         audiences = {a.line.audience for a in accounts}
+        # A person is offered what they may record, and what a reviewer confirms from their
+        # evidence; what only a line's systems observe is never offered.
         behaviour_field.choices = [
-            (b.code, f"{b.name_en if english else b.name_zh} ({unit_name(b.unit)})")
+            (
+                b.code,
+                f"{b.name_en if english else b.name_zh} ({unit_name(b.unit)})"
+                + ("" if b.person_may_record else " · " + str(_("checked by a reviewer"))),
+            )
             for b in Behaviour.objects.filter(
                 audience__in=audiences, **({"category": category} if category else {})
             ).order_by("audience", "category", "code")
+            if b.person_may_record or b.reviewer_may_confirm
         ]
 
 
@@ -161,6 +175,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             # Commutes are an employee's: a customer is offered the actions of their own lines.
             "is_employee": any(account.line and account.line.audience == "employee" for account in accounts),
             "total_g": total_g,
+            "self_declared_g": selectors.self_declared_grams(account_ids=account_ids),
             "this_month_g": this_month,
             # Per wallet, never summed: a line's points are spent only on its own green rights.
             "expiring": points_lots.expiring_points_of(accounts=accounts, today=today),
@@ -347,9 +362,11 @@ def record(request: HttpRequest) -> HttpResponse:
 
 def _record_message(record: Any) -> str:
     if record.status == "pending_review":
+        # In the person's words where the rule has them; the staff's English note otherwise.
+        reasons = " ".join(hold_reasons_in_words(record)).rstrip(".")
         return gettext(
             "Recorded and held for a review: %(reason)s. Nothing is counted until it is approved."
-        ) % {"reason": record.review_reason}
+        ) % {"reason": reasons or record.review_reason}
     text = gettext("Recorded: %(kg)s kg CO2e reduction, %(points)s.") % {
         "kg": format_kilograms(record.reduction_g),
         "points": ngettext("%(n)s green point", "%(n)s green points", record.points)
@@ -357,6 +374,8 @@ def _record_message(record: Any) -> str:
     }
     if record.cap_note:
         text += " " + gettext("Note: %(cap)s.") % {"cap": record.cap_note}
+    if record.self_declared and record.reduction_g:
+        text += " " + gettext("Self-declared: it counts on your account but is never filed with an exchange.")
     return text
 
 

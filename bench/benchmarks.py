@@ -422,9 +422,9 @@ _FLOOR_STATEMENTS = [
          FROM carbon_accounts_posting
         WHERE id IN (SELECT posting_id FROM behaviours_behaviourrecord WHERE id > %(after)s)""",
     """INSERT INTO carbon_accounts_posting (id, line_id, entry_kind, period_date, ghg_category, behaviour_code,
-           basis_id, entries, grams, points, created_at)
+           basis_id, entries, grams, points, created_at, claim_basis, fileable)
        SELECT map.new_id, p.line_id, p.entry_kind, p.period_date, p.ghg_category, p.behaviour_code, p.basis_id,
-              p.entries, p.grams, p.points, now()
+              p.entries, p.grams, p.points, now(), p.claim_basis, p.fileable
          FROM floor_posting AS map JOIN carbon_accounts_posting AS p ON p.id = map.old_id""",
     """INSERT INTO carbon_accounts_transfer (debit_account_id, credit_account_id, amount, unit, kind, line_id,
            source_type, source_id, ghg_category, period_date, idempotency_source, idempotency_key,
@@ -442,14 +442,15 @@ _FLOOR_STATEMENTS = [
     """INSERT INTO behaviours_behaviourrecord (quantity, counted_quantity, cap_note, occurred_on, attributes,
            evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g, basis_id,
            ghg_category, fileable, points, posting_id, created_at, decided_at, decided_by, account_id,
-           behaviour_id, line_id, region_id, claim_fingerprint, external_programme)
+           behaviour_id, line_id, region_id, claim_fingerprint, external_programme, claim_basis)
        SELECT r.quantity, r.counted_quantity, r.cap_note, r.occurred_on, r.attributes,
               CASE WHEN r.evidence_id = '' THEN '' ELSE r.evidence_id || ':floor' END, r.source,
               r.idempotency_key || ':floor', r.payload_digest, r.status, r.review_reason, r.reduction_g,
               r.basis_id, r.ghg_category, r.fileable, r.points, map.new_id, now(), r.decided_at, r.decided_by,
               r.account_id, r.behaviour_id, r.line_id, r.region_id,
               -- another claim (its evidence id is another), as long as the original's
-              encode(sha256(convert_to(r.claim_fingerprint || ':floor', 'UTF8')), 'hex'), r.external_programme
+              encode(sha256(convert_to(r.claim_fingerprint || ':floor', 'UTF8')), 'hex'), r.external_programme,
+              r.claim_basis
          FROM behaviours_behaviourrecord AS r LEFT JOIN floor_posting AS map ON map.old_id = r.posting_id
         WHERE r.id > %(after)s""",
     # The deferred foreign keys and commit-time triggers, checked now as the COMMIT would check them.

@@ -126,10 +126,10 @@ SELECT nextval(pg_get_serial_sequence('carbon_accounts_posting', 'id')) AS id, p
 _INSERT_POSTINGS_SQL = """
 INSERT INTO carbon_accounts_posting
        (id, line_id, entry_kind, period_date, ghg_category, behaviour_code, basis_id, entries, grams, points,
-        created_at)
+        created_at, claim_basis, fileable)
 SELECT id, %(line)s, 'behaviour_record', %(first)s::date + d::int, %(category)s, %(behaviour)s,
        (%(bases)s::bigint[])[d + 1], entries, entries * (%(grams)s::bigint[])[d + 1], points,
-       least(now(), (%(first)s::date + d::int) + interval '18 hours')
+       least(now(), (%(first)s::date + d::int) + interval '18 hours'), 'system', (%(fileable)s::boolean[])[d + 1]
   FROM generated_posting
 """
 
@@ -155,18 +155,19 @@ INSERT INTO behaviours_behaviourrecord
        (id, line_id, account_id, behaviour_id, quantity, counted_quantity, cap_note, occurred_on, region_id,
         attributes, evidence_id, source, idempotency_key, payload_digest, status, review_reason, reduction_g,
         basis_id, ghg_category, fileable, points, posting_id, created_at, decided_at, decided_by,
-        claim_fingerprint, external_programme)
+        claim_fingerprint, external_programme, claim_basis)
 SELECT %(first_id)s::bigint + layout.g, %(line)s, people.id, %(behaviour)s, %(quantity)s, %(quantity)s, '', %(first)s::date + layout.d::int,
-       %(region)s, '{{}}', '', %(source)s, %(tag)s::text || '-' || layout.g,
+       %(region)s, '{{}}', %(tag)s::text || '-e' || layout.g, %(source)s, %(tag)s::text || '-' || layout.g,
        encode(sha256(convert_to(%(tag)s::text || '-' || layout.g, 'UTF8')), 'hex'), 'accepted', '',
        (%(grams)s::bigint[])[layout.d + 1], (%(bases)s::bigint[])[layout.d + 1], %(category)s,
        (%(fileable)s::boolean[])[layout.d + 1], (%(points)s::bigint[])[layout.d * %(ranks)s + layout.rank + 1],
        posting.id, least(now(), (%(first)s::date + layout.d::int) + interval '18 hours'), NULL, '',
-       -- behaviours.claims.fingerprint of a record without evidence, by pgcrypto's HMAC
+       -- behaviours.claims.fingerprint of the record and its evidence id, by pgcrypto's HMAC
        encode(hmac(convert_to(concat_ws(chr(31), %(claim_version)s::text, people.pseudonym, %(activity)s::text,
-                                        to_char(%(first)s::date + layout.d::int, 'YYYY-MM-DD'), ''), 'UTF8'),
+                                        to_char(%(first)s::date + layout.d::int, 'YYYY-MM-DD'),
+                                        lower(%(tag)s::text || '-e' || layout.g)), 'UTF8'),
                    convert_to(%(salt)s::text, 'UTF8'), 'sha256'), 'hex'),
-       ''
+       '', 'system'
   FROM ({_LAYOUT}) AS layout
   -- a join, not (array)[n]: subscripting a large array parameter copies it on every row
   JOIN unnest(%(accounts)s::bigint[], %(pseudonyms)s::text[]) WITH ORDINALITY AS people(id, pseudonym, n)

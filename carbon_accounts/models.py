@@ -201,7 +201,7 @@ class Posting(models.Model):
     """One summary of personal sub-ledger entries into the general ledger.
 
     It covers the entries of one line, kind, day and GHG category (for recorded actions also one
-    behaviour and quantification basis, which the export reads). `grams` and `points` are the
+    behaviour, quantification basis, claim basis and fileability, which the export reads). `grams` and `points` are the
     signed sums of its entries, carried by its transfers between the line's control account and a
     counter account; constraint triggers check both at commit (migrations 0012 and the entry
     apps' own). Append-only.
@@ -214,6 +214,10 @@ class Posting(models.Model):
     behaviour_code = models.CharField(_("behaviour"), max_length=60, blank=True, default="")
     # The quantification basis of the records posted (behaviours' table, a higher app: no foreign key).
     basis_id = models.BigIntegerField(_("quantification basis"), null=True, blank=True)
+    # For recorded actions, how their claims were trusted and whether they may be filed: the
+    # export reports fileable and self-declared grams apart without reading the records.
+    claim_basis = models.CharField(_("claim basis"), max_length=16, blank=True, default="", db_default="")
+    fileable = models.BooleanField(_("fileable"), default=False, db_default=False)
     entries = models.PositiveIntegerField(_("entries"))
     grams = models.BigIntegerField(_("net grams"))
     points = models.BigIntegerField(_("net points"))

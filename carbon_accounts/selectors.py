@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from carbon_accounts.models import (
     Account,
@@ -417,23 +418,56 @@ class IssuedSum:
     entries: int
     grams: int
     points: int
+    claim_basis: str = ""
+    fileable: bool = False
 
 
 def issued_sums(*, start: date, end: date, line_ids: list[int] | None = None) -> list[IssuedSum]:
     """Postings of records and reversals between two days (both included), summed by line,
-    kind, behaviour, basis and GHG category: what the export and its methodology sheet read."""
+    kind, behaviour, basis, GHG category, claim basis and fileability: what the export and its
+    methodology sheet read."""
     postings = Posting.objects.filter(entry_kind__in=ISSUING_KINDS, period_date__range=(start, end))
     if line_ids is not None:
         postings = postings.filter(line_id__in=line_ids)
     rows = (
-        postings.values_list("line_id", "entry_kind", "behaviour_code", "basis_id", "ghg_category")
+        postings.values_list(
+            "line_id", "entry_kind", "behaviour_code", "basis_id", "ghg_category", "claim_basis", "fileable"
+        )
         .annotate(total_entries=Sum("entries"), total_grams=Sum("grams"), total_points=Sum("points"))
         .order_by()
     )
     return [
-        IssuedSum(line, kind, behaviour, basis, category, int(entries), int(grams), int(points))
-        for line, kind, behaviour, basis, category, entries, grams, points in rows
+        IssuedSum(
+            line, kind, behaviour, basis, category, int(entries), int(grams), int(points), claim, fileable
+        )
+        for line, kind, behaviour, basis, category, claim, fileable, entries, grams, points in rows
     ]
+
+
+def claim_sums_by_month(
+    *, start: date, end: date, line_ids: list[int] | None = None
+) -> dict[tuple[int, date, str], tuple[int, int]]:
+    """Net grams of recorded actions by line, month and GHG category: (fileable, self-declared),
+    the two figures the export and the evidence pack report apart."""
+    postings = Posting.objects.filter(entry_kind__in=ISSUING_KINDS, period_date__range=(start, end))
+    if line_ids is not None:
+        postings = postings.filter(line_id__in=line_ids)
+    rows = (
+        postings.annotate(month=TruncMonth("period_date"))
+        .values_list("line_id", "month", "ghg_category", "claim_basis", "fileable")
+        .annotate(total_grams=Sum("grams"))
+        .order_by()
+    )
+    sums: dict[tuple[int, date, str], tuple[int, int]] = {}
+    for line_id, month, category, claim_basis, fileable, grams in rows:
+        key = (line_id, month, category)
+        filed, declared = sums.get(key, (0, 0))
+        if fileable:
+            filed += int(grams)
+        elif claim_basis == "self_declared":
+            declared += int(grams)
+        sums[key] = (filed, declared)
+    return sums
 
 
 def outstanding_points(*, line_id: int | None = None) -> int:

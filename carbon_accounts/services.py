@@ -355,13 +355,22 @@ class EntrySummary:
     entries: int = 0
     grams: int = 0
     points: int = 0
+    claim_basis: str = ""
+    fileable: bool = False
 
     @property
     def key(self) -> PostingKey:
-        return (self.period_date, self.ghg_category, self.behaviour_code, self.basis_id)
+        return (
+            self.period_date,
+            self.ghg_category,
+            self.behaviour_code,
+            self.basis_id,
+            self.claim_basis,
+            self.fileable,
+        )
 
 
-PostingKey = tuple[date, str, str, int | None]
+PostingKey = tuple[date, str, str, int | None, str, bool]
 
 # The general-ledger account on the other side of the line's control account, per kind of
 # entry and unit: grams come from issuance, points from the budget, and leave to their sinks.
@@ -379,15 +388,17 @@ _COUNTER_ACCOUNTS = {
 _POST_ENTRIES_SQL = """
 WITH summary AS (
     SELECT * FROM unnest(%(days)s::date[], %(categories)s::text[], %(behaviours)s::text[],
-                         %(bases)s::bigint[], %(entries)s::int[], %(grams)s::bigint[], %(points)s::bigint[])
-        AS s(period_date, ghg_category, behaviour_code, basis_id, entries, grams, points)
+                         %(bases)s::bigint[], %(claims)s::text[], %(fileable)s::boolean[], %(entries)s::int[],
+                         %(grams)s::bigint[], %(points)s::bigint[])
+        AS s(period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable, entries, grams, points)
 ), posting AS (
     INSERT INTO carbon_accounts_posting
-           (line_id, entry_kind, period_date, ghg_category, behaviour_code, basis_id, entries, grams,
-            points, created_at)
-    SELECT %(line)s, %(kind)s, period_date, ghg_category, behaviour_code, basis_id, entries, grams, points, now()
+           (line_id, entry_kind, period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable,
+            entries, grams, points, created_at)
+    SELECT %(line)s, %(kind)s, period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable,
+           entries, grams, points, now()
       FROM summary
-    RETURNING id, period_date, ghg_category, behaviour_code, basis_id, grams, points
+    RETURNING id, period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable, grams, points
 ), transfer AS (
     INSERT INTO carbon_accounts_transfer
            (debit_account_id, credit_account_id, amount, unit, kind, line_id, source_type, source_id,
@@ -409,7 +420,9 @@ WITH summary AS (
      WHERE a.id = c.id AND a.kind = 'personal'
     RETURNING a.id
 )
-SELECT id, period_date, ghg_category, behaviour_code, basis_id, (SELECT count(*) FROM balance) FROM posting
+SELECT id, period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable,
+       (SELECT count(*) FROM balance)
+  FROM posting
 """
 
 
@@ -438,6 +451,8 @@ def post_entries(
         "categories": Array(s.ghg_category for s in summaries),
         "behaviours": Array(s.behaviour_code for s in summaries),
         "bases": Array(s.basis_id for s in summaries),
+        "claims": Array(s.claim_basis for s in summaries),
+        "fileable": Array(s.fileable for s in summaries),
         "entries": Array(s.entries for s in summaries),
         "grams": Array(s.grams for s in summaries),
         "points": Array(s.points for s in summaries),
@@ -453,9 +468,9 @@ def post_entries(
         if "personal_points_never_negative" in str(error):
             raise InsufficientPoints(gettext("Not enough points in this account.")) from None
         raise
-    if rows and rows[0][5] != len(people):
-        raise InvalidTransfer(f"{len(people) - rows[0][5]} of the accounts given are not personal accounts")
-    return {(row[1], row[2], row[3], row[4]): row[0] for row in rows}
+    if rows and rows[0][7] != len(people):
+        raise InvalidTransfer(f"{len(people) - rows[0][7]} of the accounts given are not personal accounts")
+    return {(row[1], row[2], row[3], row[4], row[5], row[6]): row[0] for row in rows}
 
 
 # --- General-ledger transfers between system accounts (the exchange's memo movements) --------

@@ -98,6 +98,7 @@ def _close_line(line: BusinessLine, member: Membership, today: date) -> list[int
         cursor.execute(
             """SELECT r.occurred_on, count(*) FROM behaviours_behaviourrecord r
                 WHERE r.line_id = %s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
+                  AND r.claim_basis IN ('system', 'reviewer') AND r.evidence_id <> ''
                   AND r.occurred_on < %s AND NOT r.id = ANY(%s::bigint[])
                   AND NOT EXISTS (SELECT 1 FROM exchange_bridge_filingitem i
                                    WHERE i.record_id = r.id AND i.status IN ('in_filing', 'filed', 'duplicate_claim'))
@@ -147,6 +148,7 @@ def _batches_for_period(
                  FROM (SELECT r.id, r.reduction_g, row_number() OVER (ORDER BY r.id) AS position
                          FROM behaviours_behaviourrecord r
                         WHERE r.line_id = %(line)s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
+                  AND r.claim_basis IN ('system', 'reviewer') AND r.evidence_id <> ''
                           AND r.occurred_on BETWEEN %(start)s AND %(end)s
                           AND NOT r.id = ANY(%(claimed_elsewhere)s::bigint[])
                           AND NOT EXISTS (SELECT 1 FROM exchange_bridge_filingitem i WHERE i.record_id = r.id

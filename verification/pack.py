@@ -80,6 +80,7 @@ def _sample_sheet(traces: list[RecordTrace]) -> Sheet:
                 trace.recorder.account,
                 record.status,
                 record.fileable,
+                record.claim_basis,
                 record.ghg_category,
                 trace.methodology.pk if trace.methodology else None,
                 trace.methodology.label if trace.methodology else None,
@@ -115,6 +116,7 @@ def _sample_sheet(traces: list[RecordTrace]) -> Sheet:
             "account",
             "status",
             "fileable",
+            "claim basis",
             "GHG category",
             "methodology row",
             "methodology",
@@ -306,10 +308,19 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
     totals = ledger_selectors.issued_totals(
         period="month", start=period.start, end=period.end, line_ids=line_ids, unit=Unit.GRAMS_CO2E
     )
+    # Fileable and self-declared grams of the same months, apart: never one fileable figure.
+    claims = ledger_selectors.claim_sums_by_month(start=period.start, end=period.end, line_ids=line_ids)
     rows: list[list[Any]] = []
     for section, audience in (("operational", Audience.EMPLOYEE), ("ecosystem", Audience.CUSTOMER)):
         part = [row for row in totals if row.line_code in lines and lines[row.line_code].audience == audience]
+        section_claims = [0, 0]
         for row in sorted(part, key=lambda r: (r.line_code or "", r.period, r.ghg_category)):
+            line = lines[row.line_code or ""]
+            fileable, self_declared = claims.get(
+                (line.pk, row.period.replace(day=1), row.ghg_category), (0, 0)
+            )
+            section_claims[0] += fileable
+            section_claims[1] += self_declared
             rows.append(
                 [
                     section,
@@ -318,14 +329,35 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
                     row.ghg_category,
                     row.amount,
                     (Decimal(row.amount) / 1_000_000).quantize(MICRO),
+                    fileable,
+                    self_declared,
                 ]
             )
         grams = sum(row.amount for row in part)
-        rows.append([f"{section} total", "", "", "", grams, (Decimal(grams) / 1_000_000).quantize(MICRO)])
+        rows.append(
+            [
+                f"{section} total",
+                "",
+                "",
+                "",
+                grams,
+                (Decimal(grams) / 1_000_000).quantize(MICRO),
+                *section_claims,
+            ]
+        )
     return Sheet(
         "Period totals",
         "period_totals.csv",
-        ["section", "business line", "month", "GHG category", "reduction (g CO2e)", "reduction (t CO2e)"],
+        [
+            "section",
+            "business line",
+            "month",
+            "GHG category",
+            "reduction (g CO2e)",
+            "reduction (t CO2e)",
+            "fileable (g CO2e)",
+            "self-declared (g CO2e)",
+        ],
         rows,
     )
 
@@ -383,6 +415,7 @@ def _about(
         "that carried its grams to an exchange, with the certificate's serial block once certified.",
         "period_totals.csv is the ledger's net reductions of the period by business line, month and GHG category;",
         "ecosystem (customer, Scope 3+) reductions are never part of the operational total.",
+        "Its fileable and self-declared columns are reported apart: self-declared grams are never filed.",
         "",
         OGL_NOTICE,
     ]

@@ -30,12 +30,14 @@ def refused(code: str, call, *args, **kwargs) -> RecordRefused:  # type: ignore[
 
 
 def test_a_metro_commute_in_shenzhen_credits_467_g_and_points(record) -> None:  # type: ignore[no-untyped-def]
-    outcome = record("commute_metro", "10", region="CN-SZ", occurred_on=TODAY())
+    outcome = record("commute_metro", "10", region="CN-SZ", occurred_on=TODAY(), evidence_id="RIDE-1")
     saved = outcome.record
     assert outcome.created and saved.status == RecordStatus.ACCEPTED
     assert saved.reduction_g == 467
     assert saved.methodology.label == "commute_metro@CN-SZ@2022-09-01"
+    # A line system's record with its evidence: fileable.
     assert saved.ghg_category == "scope3_cat7_commuting" and saved.fileable
+    assert saved.claim_basis == "system"
     assert saved.points == 2  # the catalogue's points per event for employees
     account = Account.objects.get(pk=saved.account_id)
     assert (account.balance_g, account.balance_points) == (467, 2)

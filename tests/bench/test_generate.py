@@ -84,6 +84,7 @@ def test_generated_records_are_what_the_bulk_use_case_records(
                 source="api:employees",
                 idempotency_key=f"rec-{n}",
                 region="CN-SZ",
+                evidence_id=f"rec-e{n}",
             )
             for n in range(18)
         ],
@@ -134,5 +135,6 @@ def test_generated_records_are_what_the_bulk_use_case_records(
             ),
             activity=claims.activity_class("commute_metro"),
             day=record.occurred_on,
-            evidence_id="",
+            evidence_id=record.evidence_id,
         )
+        assert record.evidence_id.startswith("gen-e") and record.claim_basis == "system" and record.fileable

@@ -108,6 +108,41 @@ def test_both_profiles_certify_a_period_that_needs_several_batches(
     assert services.close_periods() == []
 
 
+def test_a_line_systems_record_with_evidence_is_filed_and_a_self_declared_one_never(  # type: ignore[no-untyped-def]
+    record, make_person, two_exchanges, start_celery_worker
+) -> None:
+    two_exchanges()
+    start_celery_worker()
+    trusted = record(
+        "remote_meeting",
+        "5000",
+        line="employees",
+        person=make_person("employees"),
+        occurred_on=YESTERDAY,
+        source="api:employees",
+        evidence_id="TRIP-CANCELLED-1",
+    ).record
+    declared = record(
+        "commute_metro",
+        "10",
+        line="employees",
+        person=make_person("employees"),
+        occurred_on=YESTERDAY,
+        region="CN-SZ",
+        source="web",
+        evidence_id="MY-OWN-RIDE-1",
+    ).record
+    assert trusted.fileable and trusted.claim_basis == "system"
+    assert declared.status == "accepted" and declared.reduction_g > 0 and declared.points > 0
+    assert not declared.fileable and declared.claim_basis == "self_declared"
+    tasks.close_periods.delay()
+    drive_until_final(expected_batches=1)
+    assert list(FilingItem.objects.values_list("record_id", "status")) == [(trusted.pk, ItemStatus.FILED)]
+    assert FilingBatch.objects.get().state == BatchState.CERTIFIED
+    assert check_ledger() == []
+    assert services.close_periods() == []  # the self-declared record is never filed
+
+
 def test_with_every_fault_each_batch_ends_once_and_reconciliation_closes(  # type: ignore[no-untyped-def]
     record, make_person, two_exchanges, start_celery_worker
 ) -> None:
