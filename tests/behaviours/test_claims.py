@@ -400,7 +400,9 @@ def test_partner_fingerprints_find_the_overlap_and_the_export_has_nothing_person
         "Shenzhen carbon inclusion also claims this activity"
         in person.get(f"/me/records/{overlapping.pk}/", secure=True).content.decode()
     )
-    assert _close_filings(settings, ["bank", "life"]) == {other.pk, walk.pk}
+    # The walk came without evidence: it is matched against partners but never filed.
+    assert _close_filings(settings, ["bank", "life"]) == {other.pk}
+    assert not walk.fileable
     assert check_ledger() == []
 
 
