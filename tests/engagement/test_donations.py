@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, EntryKind, Posting
@@ -84,7 +85,10 @@ def test_the_certificate_shows_and_is_in_the_points_history(client: Client, dono
     page = client.get(f"/me/donations/{donation.certificate_number}/", secure=True).content.decode()
     assert "捐赠证书" in page
     assert donor.display_name in page and "20 绿色积分" in page
-    assert donation.certificate_number in page and donation.created_at.strftime("%Y-%m-%d") in page
+    assert (
+        donation.certificate_number in page
+        and timezone.localtime(donation.created_at).strftime("%Y-%m-%d") in page
+    )
     history = client.get("/me/points/", secure=True).content.decode()
     assert f"/me/donations/{donation.certificate_number}/" in history
     assert "捐赠给公益项目" in history and "已兑换" not in history  # a donation, not a redemption
