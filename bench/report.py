@@ -25,7 +25,8 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
         + "`, each beside a baseline measured in the same run.",
         "Benchmarks are never part of `make test`, and no test has a timing threshold.",
         "",
-        f"- Date: {summary['date']} ({summary['mode']} run, {summary['total_seconds']} s in all)",
+        f"- Date: {summary['date']} ({summary['mode']} run, {summary['total_seconds']} s in all), "
+        f"commit {summary.get('commit', 'unknown')}",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}",
         f"- Python {m['python']}, PostgreSQL {m['postgresql']} (the local server, shared by the load tools)",
         "- Reproduce: `make bench` (or `make bench QUICK=1`); raw figures in `bench/results/latest.json`.",

@@ -45,6 +45,21 @@ def _psql_in(database: str, sql: str) -> None:
         db.execute(sql)
 
 
+def _commit() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+
+    def git(*arguments: str) -> str:
+        answer = subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True)
+        return answer.stdout.strip() if answer.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return (
+        f"{commit} (with uncommitted changes)"
+        if git("status", "--porcelain", "--untracked-files=no")
+        else commit
+    )
+
+
 def _environment() -> dict[str, str]:
     return {
         **os.environ,
@@ -141,6 +156,7 @@ def main() -> int:
             results[name] = run_one(name, arguments.quick)
     summary = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
         "mode": "QUICK=1" if arguments.quick else "full",
         "machine": machine(),
         "results": results,
