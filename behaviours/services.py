@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
-from behaviours import claims, plausibility, selectors, trust
+from behaviours import claims, metering, plausibility, selectors, trust
 from behaviours import quantify as pure
 from behaviours.models import (
     Behaviour,
@@ -40,7 +40,15 @@ from behaviours.models import (
     RecordStatus,
 )
 from carbon_accounts import services as ledger
-from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, EntryKind
+from carbon_accounts.models import (
+    SUB_LEDGER_KINDS,
+    Account,
+    AccountKind,
+    Audience,
+    BusinessLine,
+    EntryKind,
+    Site,
+)
 from carbon_accounts.services import EntrySummary
 from config import bulk_insert
 from rewards import services as rewards
@@ -230,7 +238,7 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
     # The person's row first: it serialises this person's records, so the daily caps hold.
     digest = request.digest()
     person = ledger.lock_people(account_ids=[account.pk]).get(account.pk)
-    if person is None or person.kind != AccountKind.PERSONAL or person.line_id != request.line.pk:
+    if person is None or person.kind not in SUB_LEDGER_KINDS or person.line_id != request.line.pk:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"
         )
@@ -289,7 +297,10 @@ def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
         claim=claim,
         declared_programme=declared_programme or "",
     )
-    if record.status == RecordStatus.ACCEPTED:
+    # A site earns no green points: they reward people.
+    if record.status == RecordStatus.ACCEPTED and person.kind == AccountKind.SITE:
+        _post([record])
+    elif record.status == RecordStatus.ACCEPTED:
         earned = rewards.points_for(
             rules=rewards.current_rules(line=request.line),
             behaviour_code=assessment.behaviour.code,
@@ -437,7 +448,11 @@ def _assess(
     attributes = _attributes(request, behaviour)
     region = _region(request, attributes, reference)
     events, already = day_so_far(behaviour.code)
-    counted, cap_note = _cap(behaviour, quantity, request.occurred_on, events, already)
+    if request.account.kind == AccountKind.SITE:
+        # A site's own limits were applied to its period (record_metered_saving), not a person's day.
+        counted, cap_note = quantity, ""
+    else:
+        counted, cap_note = _cap(behaviour, quantity, request.occurred_on, events, already)
     quantification = _quantify(behaviour, counted, region, request.occurred_on, attributes, reference)
     hold = plausibility.hold_reasons(
         behaviour=behaviour.code,
@@ -670,6 +685,8 @@ def _decimal_or_none(value: object) -> Decimal | None:
 
 def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
     allowed = {"occupants", "duration_minutes", "site", "round_trip", "route"}
+    if request.account.kind == AccountKind.SITE:
+        allowed.add("readings")
     unknown = set(request.attributes) - allowed
     if unknown:
         raise RecordRefused(
@@ -709,6 +726,8 @@ def _attributes(request: RecordRequest, behaviour: Behaviour) -> dict[str, Any]:
         attributes["duration_minutes"] = str(minutes)
     if request.attributes.get("site"):
         attributes["site"] = str(request.attributes["site"])[:32]
+    if isinstance(request.attributes.get("readings"), dict):
+        attributes["readings"] = {str(k): str(v) for k, v in request.attributes["readings"].items()}
     for name in ("round_trip", "route"):
         if request.attributes.get(name) not in (None, ""):
             attributes[name] = (
@@ -1227,3 +1246,86 @@ def import_partner_claims(
         batch_size=5000,
     )
     return partner_import
+
+
+# --- Sites ---------------------------------------------------------------------------------
+
+
+def _metering_problem(error: metering.MeteringError) -> str:
+    """The pure module names the fault; say it in the reader's language."""
+    messages = {
+        "missing_reading": gettext("A meter reading is missing."),
+        "malformed_reading": gettext(
+            "A meter reading must be a number of at least 0 with at most 3 decimal places."
+        ),
+        "unknown_utility": gettext("A metered saving is of electricity or water."),
+        "unknown_baseline": gettext(
+            "The baseline is either the meter's readings before the work or a stated figure."
+        ),
+        "period_reversed": gettext("The period ends before it starts."),
+        "meter_ran_backwards": gettext("The reading at the end is lower than the reading at the start."),
+        "no_saving": gettext(
+            "These readings show no saving: the period used as much as the baseline or more. Nothing was recorded."
+        ),
+    }
+    return messages.get(error.code, str(error))
+
+
+def record_metered_saving(
+    *,
+    site: Site,
+    readings: metering.MeterReadings,
+    evidence_id: str,
+    source: str,
+    idempotency_key: str,
+    today: date | None = None,
+) -> RecordOutcome:
+    """A site's metered saving of electricity or water for a period (baseline less actual), as
+    the site's entry. The readings stay on the record as its evidence; `evidence_id` is the
+    reading's reference. Facility staff ("facility_staff") are trusted as reviewers, a
+    building system (its line's key) as a system: the record is fileable with its methodology."""
+    if not evidence_id.strip():
+        raise RecordRefused(
+            "missing_evidence",
+            gettext("A metered saving needs the reference of its meter reading."),
+            "evidence_id",
+        )
+    try:
+        result = metering.saving(readings)
+    except metering.MeteringError as error:
+        raise RecordRefused(error.code, _metering_problem(error), error.field) from None
+    days = (readings.period_end - readings.period_start).days + 1
+    per_day = (
+        site.electricity_kwh_per_day_limit
+        if readings.utility == metering.ELECTRICITY
+        else site.water_m3_per_day_limit
+    )
+    if per_day is not None and result.saving > per_day * days:
+        raise RecordRefused(
+            "site_limit",
+            gettext(
+                "A saving of %(saving)s %(unit)s is more than this site can save in %(days)s days (at most %(limit)s %(unit)s)."
+            )
+            % {
+                "saving": result.saving,
+                "unit": metering.UNITS[readings.utility],
+                "days": days,
+                "limit": per_day * days,
+            },
+            "end_reading",
+        )
+    return record_behaviour(
+        request=RecordRequest(
+            line=site.line,
+            account=site.account,
+            behaviour_code=metering.BEHAVIOURS[readings.utility],
+            quantity=result.saving,
+            occurred_on=readings.period_end,
+            source=source,
+            idempotency_key=idempotency_key,
+            region=site.region,
+            attributes={"readings": metering.as_attributes(readings, result)},
+            evidence_id=evidence_id.strip()[:120],
+        ),
+        today=today,
+    )

@@ -23,8 +23,14 @@ def recorded_by_person(source: str) -> bool:
     return source in PERSON_SOURCES
 
 
+# Facility staff entering a site's meter readings: a reviewer's word on evidence they read.
+FACILITY_STAFF_SOURCES = frozenset({"facility_staff"})
+
+
 def claim_basis_of(source: str) -> str:
     """How a new record is trusted, from its channel."""
+    if source in FACILITY_STAFF_SOURCES:
+        return REVIEWER
     return SELF_DECLARED if recorded_by_person(source) else SYSTEM
 
 

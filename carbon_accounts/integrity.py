@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max
 
-from carbon_accounts.models import MEMO_KINDS, Account, AccountKind
+from carbon_accounts.models import MEMO_KINDS, SUB_LEDGER_KINDS, Account, AccountKind
 from config import personal_entries
 
 
@@ -38,7 +38,7 @@ def append_only_trigger_present() -> list[str]:
 
 
 def control_accounts_match_people() -> list[str]:
-    """Invariant 5: each line's control account holds, per unit, what its people hold."""
+    """Invariant 5: each line's control account holds, per unit, what its people and sites hold."""
     rows = _rows(
         """WITH control AS (
                SELECT a.line_id, t.unit,
@@ -48,10 +48,10 @@ def control_accounts_match_people() -> list[str]:
                 WHERE a.kind = 'line' GROUP BY 1, 2),
            people AS (
                SELECT line_id, 'gCO2e' AS unit, sum(balance_g) AS amount FROM carbon_accounts_account
-                WHERE kind = 'personal' GROUP BY 1
+                WHERE kind IN ('personal', 'site') GROUP BY 1
                UNION ALL
                SELECT line_id, 'points', sum(balance_points) FROM carbon_accounts_account
-                WHERE kind = 'personal' GROUP BY 1)
+                WHERE kind IN ('personal', 'site') GROUP BY 1)
            SELECT coalesce(c.line_id, p.line_id), coalesce(c.unit, p.unit), coalesce(c.amount, 0), coalesce(p.amount, 0)
              FROM control c FULL JOIN people p USING (line_id, unit)
             WHERE coalesce(c.amount, 0) <> coalesce(p.amount, 0)"""
@@ -92,7 +92,7 @@ def personal_accounts_outside_transfers() -> list[str]:
         for transfer_id, account_id in _rows(
             """SELECT t.id, a.id FROM carbon_accounts_transfer t
                  JOIN carbon_accounts_account a ON a.id IN (t.debit_account_id, t.credit_account_id)
-                WHERE a.kind = 'personal'"""
+                WHERE a.kind IN ('personal', 'site')"""
         )
     ]
 
@@ -103,10 +103,10 @@ def every_unit_sums_to_zero() -> list[str]:
     rows = _rows(
         """WITH system_movements AS (
                SELECT t.unit, t.amount FROM carbon_accounts_transfer t
-                 JOIN carbon_accounts_account a ON a.id = t.credit_account_id WHERE a.kind <> 'personal'
+                 JOIN carbon_accounts_account a ON a.id = t.credit_account_id WHERE a.kind NOT IN ('personal', 'site')
                UNION ALL
                SELECT t.unit, -t.amount FROM carbon_accounts_transfer t
-                 JOIN carbon_accounts_account a ON a.id = t.debit_account_id WHERE a.kind <> 'personal'),
+                 JOIN carbon_accounts_account a ON a.id = t.debit_account_id WHERE a.kind NOT IN ('personal', 'site')),
            everything AS (SELECT unit, amount FROM system_movements)
            SELECT unit, sum(amount) FROM everything GROUP BY unit HAVING sum(amount) <> 0"""
     )
@@ -176,11 +176,11 @@ _ACCOUNTS_PER_RANGE = 50_000
 
 
 def personal_balances_equal_entries() -> list[str]:
-    """Invariant 5: each personal balance is the sum of its entries, read from the tables of the
+    """Invariant 5: each personal (and site) balance is the sum of its entries, read from the tables of the
     apps that keep them (config/personal_entries.py)."""
     summers = personal_entries.summers()
     problems = []
-    personal = Account.objects.filter(kind=AccountKind.PERSONAL)
+    personal = Account.objects.filter(kind__in=SUB_LEDGER_KINDS)
     last_id = personal.aggregate(last=Max("id"))["last"] or 0
     for first in range(0, last_id + 1, _ACCOUNTS_PER_RANGE):
         last = first + _ACCOUNTS_PER_RANGE - 1
@@ -212,7 +212,7 @@ def personal_points_not_negative() -> list[str]:
     return [
         f"invariant 3: account {account_id} holds {points} points"
         for account_id, points in _rows(
-            "SELECT id, balance_points FROM carbon_accounts_account WHERE kind = 'personal' AND balance_points < 0"
+            "SELECT id, balance_points FROM carbon_accounts_account WHERE kind IN ('personal', 'site') AND balance_points < 0"
         )
     ]
 

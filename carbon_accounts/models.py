@@ -91,6 +91,9 @@ class AccountKind(models.TextChoices):
     GROUP = "group", _("group account")
     LINE = "line", _("business-line sub-account")
     PERSONAL = "personal", _("personal account")
+    # An office, branch or data centre: kept like a person's account (its entries are the
+    # metered savings recorded for it), under the same control account.
+    SITE = "site", _("site account")
     REDUCTION_ISSUANCE = "reduction_issuance", _("reduction issuance (system)")
     POINTS_BUDGET = "points_budget", _("points budget (system)")
     POINTS_REDEEMED = "points_redeemed", _("points redeemed (system)")
@@ -100,6 +103,9 @@ class AccountKind(models.TextChoices):
     EXCHANGE_CERTIFIED = "exchange_certified", _("certified at the exchange (system)")
     EXCHANGE_RETIRED = "exchange_retired", _("retired certified reductions (system)")
 
+
+# Accounts of a line's sub-ledger: they keep a balance that equals their entries.
+SUB_LEDGER_KINDS = (AccountKind.PERSONAL, AccountKind.SITE)
 
 # Kinds of which each business line holds exactly one.
 # The exchange's memo accounts: the only ones a transfer moves outside a posting of entries.
@@ -154,16 +160,18 @@ class Account(models.Model):
                 name="account_line_matches_kind",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="personal") | Q(balance_points__gte=0),
+                condition=~Q(kind__in=["personal", "site"]) | Q(balance_points__gte=0),
                 name="personal_points_never_negative",
             ),
             models.CheckConstraint(
-                condition=Q(kind="personal") | (Q(balance_g=0) & Q(balance_points=0)),
+                condition=Q(kind__in=["personal", "site"]) | (Q(balance_g=0) & Q(balance_points=0)),
                 name="only_personal_accounts_store_balances",
             ),
             models.UniqueConstraint(fields=["kind"], condition=Q(kind="group"), name="one_group_account"),
             models.UniqueConstraint(
-                fields=["line", "kind"], condition=~Q(kind="personal"), name="one_system_account_per_line"
+                fields=["line", "kind"],
+                condition=~Q(kind__in=["personal", "site"]),
+                name="one_system_account_per_line",
             ),
             models.UniqueConstraint(
                 fields=["line", "holder"],
@@ -175,15 +183,60 @@ class Account(models.Model):
                 condition=Q(kind="personal") & ~Q(external_ref=""),
                 name="one_personal_account_per_external_ref_and_line",
             ),
+            models.UniqueConstraint(
+                fields=["line", "external_ref"], condition=Q(kind="site"), name="one_site_per_code_and_line"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="site") | (Q(holder__isnull=True) & ~Q(external_ref="")),
+                name="site_has_a_code_and_no_holder",
+            ),
         ]
         indexes = [models.Index(fields=["holder", "kind"])]
 
     def __str__(self) -> str:
-        if self.kind == AccountKind.PERSONAL:
+        if self.kind in SUB_LEDGER_KINDS:
             return f"{self.line} / {self.display_name or self.external_ref or self.holder_id}"
         if self.kind == AccountKind.GROUP:
             return "group"
         return f"{self.line} / {self.kind}"
+
+
+class SiteKind(models.TextChoices):
+    OFFICE = "office", _("office")
+    BRANCH = "branch", _("branch")
+    DATA_CENTRE = "data_centre", _("data centre")
+
+
+class Site(models.Model):
+    """What a site's account is: an office, branch or data centre of a line, with its own
+    limits on the savings its meters may show (a person's daily caps do not fit a building)."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, primary_key=True, related_name="site", verbose_name=_("account")
+    )
+    line = models.ForeignKey(BusinessLine, on_delete=models.PROTECT, related_name="sites")
+    code = models.SlugField(_("code"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    kind = models.CharField(_("kind of site"), max_length=16, choices=SiteKind.choices)
+    region = models.CharField(_("region"), max_length=32)
+    # The most a site may save per day of a period, by its size; None: no limit of its own.
+    electricity_kwh_per_day_limit = models.DecimalField(
+        _("electricity saving limit (kWh a day)"), max_digits=15, decimal_places=3, null=True, blank=True
+    )
+    water_m3_per_day_limit = models.DecimalField(
+        _("water saving limit (m3 a day)"), max_digits=15, decimal_places=3, null=True, blank=True
+    )
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["line_id", "code"]
+        constraints = [models.UniqueConstraint(fields=["line", "code"], name="site_code_unique_per_line")]
+
+    def __str__(self) -> str:
+        return f"{self.line} / {self.code}"
 
 
 class EntryKind(models.TextChoices):

@@ -19,6 +19,7 @@ from carbon_accounts.models import (
     EntryKind,
     Group,
     Posting,
+    Site,
     Transfer,
     Unit,
 )
@@ -588,3 +589,13 @@ def movements_of_postings(*, posting_ids: list[int]) -> dict[int, list[PostingMo
             )
         )
     return movements
+
+
+def sites(*, line_ids: list[int] | None = None) -> QuerySet[Site]:
+    """The sites of the given lines (every line when None), with their accounts' balances."""
+    found = Site.objects.select_related("account", "line").order_by("line_id", "code")
+    return found if line_ids is None else found.filter(line_id__in=line_ids)
+
+
+def site(*, line_id: int, code: str) -> Site | None:
+    return Site.objects.select_related("account", "line").filter(line_id=line_id, code=code).first()

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -38,6 +39,8 @@ from carbon_accounts.models import (
     Group,
     JoiningCode,
     JoiningCodeKind,
+    Site,
+    SiteKind,
     Unit,
 )
 from config import fixed_sql
@@ -417,7 +420,7 @@ WITH summary AS (
        SET balance_g = a.balance_g + c.grams, balance_points = a.balance_points + c.points
       FROM unnest(%(accounts)s::bigint[], %(account_grams)s::bigint[], %(account_points)s::bigint[])
            AS c(id, grams, points)
-     WHERE a.id = c.id AND a.kind = 'personal'
+     WHERE a.id = c.id AND a.kind IN ('personal', 'site')
     RETURNING a.id
 )
 SELECT id, period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable,
@@ -837,3 +840,50 @@ def join_by_work_email(*, user: AbstractBaseUser, line: BusinessLine, email: str
             )
     except IntegrityError:
         return Account.objects.get(line=line, kind=AccountKind.PERSONAL, holder_id=user.pk)
+
+
+# --- Sites ---------------------------------------------------------------------------------
+
+
+class InvalidSite(LedgerError):
+    code = "invalid_site"
+
+
+@transaction.atomic
+def open_site(
+    *,
+    line: BusinessLine,
+    code: str,
+    name_en: str,
+    name_zh: str,
+    kind: str,
+    region: str = "",
+    electricity_kwh_per_day_limit: Decimal | None = None,
+    water_m3_per_day_limit: Decimal | None = None,
+) -> Site:
+    """A site's account in an employee line's sub-ledger, opened once (a second call with the
+    same code returns it): its savings are the line's own operations."""
+    if line.audience != Audience.EMPLOYEE:
+        raise InvalidSite(gettext("Sites belong to an employee line: their savings are operational."))
+    if kind not in SiteKind.values:
+        raise InvalidSite(gettext("A site is an office, a branch or a data centre."))
+    code = code.strip()
+    if not code or not name_en.strip() or not name_zh.strip():
+        raise InvalidSite(gettext("A site needs a code and a name in English and Chinese."))
+    existing = Site.objects.filter(line=line, code=code).select_related("account").first()
+    if existing is not None:
+        return existing
+    account = Account.objects.create(
+        kind=AccountKind.SITE, line=line, external_ref=code, display_name=name_en.strip()
+    )
+    return Site.objects.create(
+        account=account,
+        line=line,
+        code=code,
+        name_en=name_en.strip(),
+        name_zh=name_zh.strip(),
+        kind=kind,
+        region=region or line.default_region,
+        electricity_kwh_per_day_limit=electricity_kwh_per_day_limit,
+        water_m3_per_day_limit=water_m3_per_day_limit,
+    )

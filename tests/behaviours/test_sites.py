@@ -1,0 +1,174 @@
+"""Sites: offices, branches and data centres as accounts of their line's sub-ledger, with
+metered savings recorded by facility staff or a building system, filed, and rolled up."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from behaviours import metering, services
+from behaviours.models import BehaviourRecord, ClaimBasis, RecordStatus
+from carbon_accounts import selectors as ledger
+from carbon_accounts import services as accounts
+from carbon_accounts.integrity import check_ledger
+from carbon_accounts.models import Account, AccountKind, Site
+from exchange_bridge import services as filing
+from exchange_bridge.models import FilingItem
+from tests.conftest import sign_in_staff
+
+pytestmark = pytest.mark.django_db
+EN = {"accept-language": "en"}
+ZH = {"accept-language": "zh-hans"}
+TODAY = timezone.localdate
+
+
+@pytest.fixture
+def memberships(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EXCHANGE_MEMBERSHIPS = {
+        "employees": {
+            "exchange": "seee",
+            "url": "http://127.0.0.1:9",
+            "member_id": "PA-employees",
+            "key_id": "key",
+            "secret": "secret",
+            "salt": "salt-employees",
+            "period_days": 1,
+        }
+    }
+
+
+@pytest.fixture
+def data_centre(reference: dict[str, Any]) -> Site:
+    return accounts.open_site(
+        line=reference["employees"],
+        code="SZ-DC1",
+        name_en="Shenzhen data centre",
+        name_zh="深圳数据中心",
+        kind="data_centre",
+        region="CN-SZ",
+        electricity_kwh_per_day_limit=Decimal("60000"),
+    )
+
+
+def a_month(*, before: str = "1000000", after: str = "2125000", stated: str | None = None) -> metering.MeterReadings:
+    end = TODAY() - timedelta(days=1)
+    start = end - timedelta(days=29)
+    if stated is not None:
+        return metering.MeterReadings(
+            utility=metering.ELECTRICITY,
+            baseline_mode=metering.STATED,
+            period_start=start,
+            period_end=end,
+            start_reading=Decimal(before),
+            end_reading=Decimal(after),
+            stated_baseline=Decimal(stated),
+            baseline_note="the same period last year",
+        )
+    return metering.MeterReadings(
+        utility=metering.ELECTRICITY,
+        baseline_mode=metering.READINGS,
+        period_start=start,
+        period_end=end,
+        baseline_start_reading=Decimal("0"),
+        baseline_end_reading=Decimal("2000000"),
+        start_reading=Decimal(before),
+        end_reading=Decimal(after),
+    )
+
+
+def test_a_sites_metered_saving_is_fileable_and_filed(data_centre: Site, memberships: None) -> None:
+    outcome = services.record_metered_saving(
+        site=data_centre,
+        readings=a_month(),
+        evidence_id="SZ-DC1-METER-2026-11",
+        source="facility_staff",
+        idempotency_key="sz-dc1-2026-11",
+    )
+    saving = outcome.record
+    assert saving.status == RecordStatus.ACCEPTED
+    assert saving.counted_quantity == Decimal("875000")  # 2,000,000 kWh before, 1,125,000 after
+    assert saving.claim_basis == ClaimBasis.REVIEWER and saving.fileable
+    assert saving.points == 0  # green points reward people
+    assert saving.attributes["readings"]["baseline"] == "2000000"
+    assert saving.attributes["readings"]["actual"] == "1125000"
+    assert saving.reduction_g == 353_675_000  # 875,000 kWh x 0.4042 kg on the southern grid
+
+    # A building system with the line's key is trusted as a system.
+    stated = services.record_metered_saving(
+        site=data_centre,
+        readings=a_month(before="3125000", after="4000000", stated="1800000"),
+        evidence_id="SZ-DC1-BMS-2026-11",
+        source="api:employees",
+        idempotency_key="bms-2026-11",
+    ).record
+    assert stated.claim_basis == ClaimBasis.SYSTEM and stated.fileable
+    assert stated.counted_quantity == Decimal("925000")
+
+    filing.close_periods(today=TODAY() + timedelta(days=2))
+    assert {saving.pk, stated.pk} <= set(FilingItem.objects.values_list("record_id", flat=True))
+
+
+def test_readings_that_give_no_saving_are_refused(data_centre: Site) -> None:
+    with pytest.raises(services.RecordRefused) as refused:
+        services.record_metered_saving(
+            site=data_centre,
+            readings=a_month(after="3500000"),  # 2,500,000 kWh used against a baseline of 2,000,000
+            evidence_id="SZ-DC1-NO-SAVING",
+            source="facility_staff",
+            idempotency_key="no-saving",
+        )
+    assert refused.value.code == "no_saving"
+    assert "no saving" in refused.value.message
+    with pytest.raises(services.RecordRefused) as backwards:
+        services.record_metered_saving(
+            site=data_centre,
+            readings=a_month(before="5", after="1"),
+            evidence_id="SZ-DC1-BACKWARDS",
+            source="facility_staff",
+            idempotency_key="backwards",
+        )
+    assert backwards.value.code == "meter_ran_backwards"
+    with pytest.raises(services.RecordRefused) as beyond:
+        services.record_metered_saving(
+            site=data_centre,
+            readings=a_month(before="0", after="1", stated="9000000"),
+            evidence_id="SZ-DC1-BEYOND",
+            source="facility_staff",
+            idempotency_key="beyond",
+        )
+    assert beyond.value.code == "site_limit"
+    assert not BehaviourRecord.objects.exists()
+    assert Account.objects.get(pk=data_centre.account.pk).balance_g == 0
+
+
+def test_a_sites_balance_equals_its_entries_and_rolls_up(data_centre: Site, make_person: Any) -> None:
+    saving = services.record_metered_saving(
+        site=data_centre,
+        readings=a_month(),
+        evidence_id="SZ-DC1-ROLL",
+        source="facility_staff",
+        idempotency_key="roll",
+    ).record
+    site_account = Account.objects.get(pk=data_centre.account.pk)
+    assert site_account.kind == AccountKind.SITE
+    assert site_account.balance_g == saving.reduction_g and site_account.balance_points == 0
+    line = data_centre.line
+    month = date(TODAY().year, TODAY().month, 1)
+    sums = ledger.issued_sums(start=min(month, saving.occurred_on), end=TODAY(), line_ids=None)
+    line_grams = sum(row.grams for row in sums if row.line_id == line.pk)
+    assert line_grams == saving.reduction_g  # the line's figure is its site's
+    assert sum(row.grams for row in sums) == sum(
+        Account.objects.filter(kind__in=["personal", "site"]).values_list("balance_g", flat=True)
+    )  # the group's is its lines', and its people's and sites'
+    assert check_ledger() == []
+    # Opening the same site again returns it; a customer line has no sites.
+    assert accounts.open_site(line=line, code="SZ-DC1", name_en="x", name_zh="x", kind="office") == data_centre
+    with pytest.raises(accounts.InvalidSite):
+        accounts.open_site(
+            line=line.group.lines.get(code="bank"), code="B1", name_en="a", name_zh="b", kind="branch"
+        )
