@@ -656,3 +656,18 @@ def partner_overlap_of(*, record_id: int) -> str:
         .first()
     )
     return programme or ""
+
+
+def site_savings(*, account_ids: list[int], limit_per_site: int = 12) -> dict[int, list[BehaviourRecord]]:
+    """The latest metered savings of each site account, newest first, with their readings."""
+    found: dict[int, list[BehaviourRecord]] = {}
+    records = (
+        BehaviourRecord.objects.filter(account_id__in=account_ids)
+        .select_related("behaviour")
+        .order_by("account_id", "-occurred_on", "-id")
+    )
+    for record in records:
+        kept = found.setdefault(record.account_id, [])
+        if len(kept) < limit_per_site:
+            kept.append(record)
+    return found

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from behaviours import change_views, claim_views, engagement, staff_views, statements, views
+from behaviours import change_views, claim_views, engagement, site_views, staff_views, statements, views
 
 urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
@@ -21,6 +21,8 @@ urlpatterns = [
     path("staff/export", staff_views.export, name="staff_export"),
     path("staff/factors/", staff_views.factor_versions, name="staff_factors"),
     path("staff/claims/", claim_views.staff_claims, name="staff_claims"),
+    path("staff/sites/", site_views.site_list, name="staff_sites"),
+    path("staff/sites/<int:site_id>/record/", site_views.record_saving, name="staff_site_record"),
     path("staff/claims/export", claim_views.staff_claims_export, name="staff_claims_export"),
     path("staff/changes/", change_views.change_queue, name="reference_changes"),
     path("staff/changes/history/", change_views.change_history, name="reference_change_history"),

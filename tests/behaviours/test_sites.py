@@ -172,3 +172,60 @@ def test_a_sites_balance_equals_its_entries_and_rolls_up(data_centre: Site, make
         accounts.open_site(
             line=line.group.lines.get(code="bank"), code="B1", name_en="a", name_zh="b", kind="branch"
         )
+
+
+def test_facility_staff_record_a_saving_on_the_sites_page_in_chinese(
+    data_centre: Site, make_staff: Any, client: Client
+) -> None:
+    operator = make_staff("line_operator", line=data_centre.line)
+    sign_in_staff(client, operator)
+    page = client.get("/staff/sites/", secure=True, headers=ZH)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "深圳数据中心" in html and "场所" in html and 'name="viewport"' in html
+    form = client.get(f"/staff/sites/{data_centre.pk}/record/", secure=True, headers=ZH)
+    assert form.status_code == 200 and "记录计量节约" in form.content.decode()
+    end = TODAY() - timedelta(days=1)
+    fields = {
+        "utility": "electricity",
+        "period_start": (end - timedelta(days=29)).isoformat(),
+        "period_end": end.isoformat(),
+        "start_reading": "1000000",
+        "end_reading": "3500000",
+        "baseline_mode": "readings",
+        "baseline_start_reading": "0",
+        "baseline_end_reading": "2000000",
+        "evidence_id": "SZ-DC1-WEB-1",
+        "idempotency_key": form.context["form"].initial["idempotency_key"],
+    }
+    refused = client.post(f"/staff/sites/{data_centre.pk}/record/", fields, secure=True, headers=ZH)
+    assert refused.status_code == 400
+    assert "这些读数没有显示节约" in refused.content.decode()
+    assert not BehaviourRecord.objects.exists()
+
+    fields["end_reading"] = "2125000"
+    done = client.post(
+        f"/staff/sites/{data_centre.pk}/record/", fields, secure=True, follow=True, headers=EN
+    )
+    assert done.status_code == 200
+    html = done.content.decode()
+    assert "Recorded a saving of 875,000 kWh for Shenzhen data centre: 353,675.00 kg CO2e." in html
+    assert "SZ-DC1-WEB-1" in html and "353,675.00" in html
+    saving = BehaviourRecord.objects.get()
+    assert saving.claim_basis == ClaimBasis.REVIEWER and saving.fileable
+
+    # The employees line's operational figure and export include the site's reduction.
+    csv_text = client.get(
+        "/staff/export", {"period": f"{saving.occurred_on:%Y-%m}", "format": "csv"}, secure=True
+    ).content.decode("utf-8-sig")
+    assert "office_electricity_saved" in csv_text and "353675" in csv_text.replace(",", "")
+
+
+def test_auditors_read_the_sites_and_record_nothing(data_centre: Site, make_staff: Any, client: Client) -> None:
+    sign_in_staff(client, make_staff("auditor"))
+    assert client.get("/staff/sites/", secure=True, headers=EN).status_code == 200
+    assert client.get(f"/staff/sites/{data_centre.pk}/record/", secure=True, headers=EN).status_code == 403
+    other = make_staff("line_operator", line=data_centre.line.group.lines.get(code="bank"))
+    client.logout()
+    sign_in_staff(client, other)
+    assert client.get(f"/staff/sites/{data_centre.pk}/record/", secure=True, headers=EN).status_code == 404
