@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from behaviours import selectors, services
+from behaviours import metering, selectors, services
 from behaviours.bulk import bulk_results
 from behaviours.models import Behaviour, ImportJob, Methodology
 from behaviours.record_input import (
@@ -28,6 +29,7 @@ from behaviours.record_input import (
     record_output,
     source_of,
 )
+from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import Account, AccountKind, BusinessLine
 from config.api import (
     ERROR_SCHEMA,
@@ -397,3 +399,90 @@ class BehaviourCatalogue(APIView):
                 }
             )
         return Response(answer)
+
+
+class MeteredSavingInput(serializers.Serializer):
+    utility = serializers.ChoiceField(choices=sorted(metering.BEHAVIOURS))
+    baseline_mode = serializers.ChoiceField(choices=[metering.READINGS, metering.STATED])
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    start_reading = serializers.DecimalField(max_digits=15, decimal_places=3, min_value=Decimal(0))
+    end_reading = serializers.DecimalField(max_digits=15, decimal_places=3, min_value=Decimal(0))
+    baseline_start_reading = serializers.DecimalField(
+        max_digits=15, decimal_places=3, min_value=Decimal(0), required=False
+    )
+    baseline_end_reading = serializers.DecimalField(
+        max_digits=15, decimal_places=3, min_value=Decimal(0), required=False
+    )
+    stated_baseline = serializers.DecimalField(
+        max_digits=15, decimal_places=3, min_value=Decimal(0), required=False
+    )
+    baseline_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    evidence_id = serializers.CharField(max_length=120, help_text="The meter reading's reference.")
+
+
+class RecordMeteredSaving(APIView):
+    """A building system records a site's metered saving of electricity or water for a period:
+    the baseline (earlier readings of the same meter, or a stated figure) less the period's use.
+    The readings are kept on the record as its evidence. Send an `Idempotency-Key` header."""
+
+    permission_classes = [IsLineSystemOfThisLine]
+
+    @extend_schema(
+        operation_id="record_metered_saving",
+        request=MeteredSavingInput,
+        parameters=[
+            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
+        ],
+        responses={
+            201: RecordOutput,
+            200: RecordOutput,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            422: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request, line: str, site: str) -> Response:
+        business_line = line_or_404(line, request)
+        found = ledger_selectors.site(line_id=business_line.pk, code=site)
+        if found is None:
+            raise ApiError(status_code=404, code="unknown_site", message=f"The line has no site {site}.")
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 200 or not key.isprintable():
+            raise ApiError(
+                status_code=400,
+                code="idempotency_key_required",
+                message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
+            )
+        serializer = MeteredSavingInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        readings = metering.MeterReadings(
+            utility=data["utility"],
+            baseline_mode=data["baseline_mode"],
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+            start_reading=data["start_reading"],
+            end_reading=data["end_reading"],
+            baseline_start_reading=data.get("baseline_start_reading"),
+            baseline_end_reading=data.get("baseline_end_reading"),
+            stated_baseline=data.get("stated_baseline"),
+            baseline_note=data.get("baseline_note") or "",
+        )
+        try:
+            outcome = services.record_metered_saving(
+                site=found,
+                readings=readings,
+                evidence_id=data["evidence_id"],
+                source=source_of(business_line),
+                idempotency_key=key,
+            )
+        except services.RecordRefused as refusal:
+            raise refusal_error(refusal) from None
+        return Response(
+            record_output(outcome.record, replayed=not outcome.created),
+            status=201 if outcome.created else 200,
+        )

@@ -27,6 +27,11 @@ urlpatterns = [
         behaviours_api.BulkRecordBehaviours.as_view(),
         name="api_bulk",
     ),
+    path(
+        "api/v1/lines/<slug:line>/sites/<slug:site>/metered-savings",
+        behaviours_api.RecordMeteredSaving.as_view(),
+        name="api_metered_saving",
+    ),
     path("api/v1/lines/<slug:line>/imports", behaviours_api.UploadImport.as_view(), name="api_imports"),
     path(
         "api/v1/lines/<slug:line>/imports/<uuid:import_id>",

@@ -229,3 +229,56 @@ def test_auditors_read_the_sites_and_record_nothing(data_centre: Site, make_staf
     client.logout()
     sign_in_staff(client, other)
     assert client.get(f"/staff/sites/{data_centre.pk}/record/", secure=True, headers=EN).status_code == 404
+
+
+def test_a_building_system_records_a_saving_with_the_lines_key(data_centre: Site, client: Client) -> None:
+    from carbon_accounts import credentials
+
+    key = credentials.issue(name="building system", line=data_centre.line)[1]
+    end = TODAY() - timedelta(days=1)
+    body = {
+        "utility": "water",
+        "baseline_mode": "stated",
+        "period_start": (end - timedelta(days=29)).isoformat(),
+        "period_end": end.isoformat(),
+        "start_reading": "100",
+        "end_reading": "900",
+        "stated_baseline": "1000",
+        "baseline_note": "the same month last year",
+        "evidence_id": "SZ-DC1-WATER-1",
+    }
+    path = "/api/v1/lines/employees/sites/SZ-DC1/metered-savings"
+
+    def post(payload: dict[str, str], idempotency_key: str) -> Any:
+        return client.post(
+            path,
+            payload,
+            content_type="application/json",
+            secure=True,
+            headers={"authorization": f"Bearer {key}", "idempotency-key": idempotency_key},
+        )
+
+    no_saving = post({**body, "stated_baseline": "700"}, "water-0")
+    assert no_saving.status_code == 422
+    error = no_saving.json()
+    assert set(error) == {"code", "message", "fields"} and error["code"] == "no_saving"
+    malformed = post({**body, "end_reading": "lots"}, "water-1")
+    assert malformed.status_code == 400 and set(malformed.json()) == {"code", "message", "fields"}
+    assert "end_reading" in malformed.json()["fields"]
+    unknown = client.post(
+        "/api/v1/lines/employees/sites/NOWHERE/metered-savings",
+        body,
+        content_type="application/json",
+        secure=True,
+        headers={"authorization": f"Bearer {key}", "idempotency-key": "water-3"},
+    )
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_site"
+
+    created = post(body, "water-4")
+    assert created.status_code == 201, created.content
+    saving = BehaviourRecord.objects.get()
+    assert saving.behaviour_id == "office_water_saved" and saving.counted_quantity == Decimal("200")
+    assert saving.claim_basis == ClaimBasis.SYSTEM and saving.fileable
+    assert saving.attributes["readings"]["baseline_note"] == "the same month last year"
+    assert post(body, "water-4").status_code == 200  # a replay
+    assert check_ledger() == []
