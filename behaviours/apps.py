@@ -23,6 +23,7 @@ class BehavioursConfig(AppConfig):
             kind="record_reversal", reader=entries.reversals, sums=entries.reversal_sums
         )
         ledger_demo.register_hook(demo.record_demo_activity)
+        ledger_demo.register_hook(demo.record_demo_site_savings)
         register(url_name="my_account", label=_("My carbon account"), audience="member", order=10)
         register(url_name="commute", label=_("Log a commute"), audience="employee", order=15)
         register(url_name="record_behaviour", label=_("Record an action"), audience="member", order=20)
@@ -33,6 +34,7 @@ class BehavioursConfig(AppConfig):
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
+        register(url_name="staff_sites", label=_("Sites"), audience="staff", order=95)
         register(url_name="reference_changes", label=_("Reference changes"), audience="staff", order=95)
         register(url_name="staff_claims", label=_("Claims"), audience="staff", order=96)
         # The lots are records: points about to lapse are worked out here and shown on rewards' pages.
