@@ -282,3 +282,20 @@ def test_a_building_system_records_a_saving_with_the_lines_key(data_centre: Site
     assert saving.attributes["readings"]["baseline_note"] == "the same month last year"
     assert post(body, "water-4").status_code == 200  # a replay
     assert check_ledger() == []
+
+
+def test_the_demo_data_centre_saves_about_10_5_gwh_a_year(reference: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", employees=4, customers=4, stdout=StringIO())
+    call_command("seed_demo", employees=4, customers=4, stdout=StringIO())  # a second run adds nothing
+    site = Site.objects.get(code="SZ-DC1")
+    assert site.name_en == "Shenzhen data centre" and site.kind == "data_centre"
+    savings = BehaviourRecord.objects.filter(account=site.account)
+    assert savings.count() == 12 and all(record.fileable for record in savings)
+    kwh = sum(record.counted_quantity for record in savings)
+    assert Decimal("10_300_000") < kwh < Decimal("10_700_000")
+    assert Account.objects.get(pk=site.account.pk).balance_g == sum(r.reduction_g for r in savings)
+    assert check_ledger() == []
