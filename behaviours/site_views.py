@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
@@ -21,11 +22,14 @@ from carbon_accounts.roles import Access, staff_page
 from config import numbers
 from config.form_fields import PlainDateField, PlainDecimalField
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
 # The channel of a saving entered by facility staff: trusted as a reviewer's check of readings.
 FACILITY_STAFF = "facility_staff"
 
 
-def _reading(label: str, required: bool = True) -> PlainDecimalField:
+def _reading(label: StrOrPromise, required: bool = True) -> PlainDecimalField:
     return PlainDecimalField(
         label=label,
         required=required,
@@ -56,9 +60,7 @@ class MeteredSavingForm(forms.Form):
     baseline_start_reading = _reading(_("Baseline period: reading at the start"), required=False)
     baseline_end_reading = _reading(_("Baseline period: reading at the end"), required=False)
     stated_baseline = _reading(_("Stated baseline use"), required=False)
-    baseline_note = forms.CharField(
-        label=_("What the stated baseline is"), max_length=200, required=False
-    )
+    baseline_note = forms.CharField(label=_("What the stated baseline is"), max_length=200, required=False)
     evidence_id = forms.CharField(
         label=_("Reading reference"),
         max_length=120,

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max
 
-from carbon_accounts.models import MEMO_KINDS, SUB_LEDGER_KINDS, Account, AccountKind
+from carbon_accounts.models import MEMO_KINDS, SUB_LEDGER_KINDS, Account
 from config import personal_entries
 
 

@@ -55,7 +55,9 @@ def data_centre(reference: dict[str, Any]) -> Site:
     )
 
 
-def a_month(*, before: str = "1000000", after: str = "2125000", stated: str | None = None) -> metering.MeterReadings:
+def a_month(
+    *, before: str = "1000000", after: str = "2125000", stated: str | None = None
+) -> metering.MeterReadings:
     end = TODAY() - timedelta(days=1)
     start = end - timedelta(days=29)
     if stated is not None:
@@ -167,7 +169,9 @@ def test_a_sites_balance_equals_its_entries_and_rolls_up(data_centre: Site, make
     )  # the group's is its lines', and its people's and sites'
     assert check_ledger() == []
     # Opening the same site again returns it; a customer line has no sites.
-    assert accounts.open_site(line=line, code="SZ-DC1", name_en="x", name_zh="x", kind="office") == data_centre
+    assert (
+        accounts.open_site(line=line, code="SZ-DC1", name_en="x", name_zh="x", kind="office") == data_centre
+    )
     with pytest.raises(accounts.InvalidSite):
         accounts.open_site(
             line=line.group.lines.get(code="bank"), code="B1", name_en="a", name_zh="b", kind="branch"
@@ -204,9 +208,7 @@ def test_facility_staff_record_a_saving_on_the_sites_page_in_chinese(
     assert not BehaviourRecord.objects.exists()
 
     fields["end_reading"] = "2125000"
-    done = client.post(
-        f"/staff/sites/{data_centre.pk}/record/", fields, secure=True, follow=True, headers=EN
-    )
+    done = client.post(f"/staff/sites/{data_centre.pk}/record/", fields, secure=True, follow=True, headers=EN)
     assert done.status_code == 200
     html = done.content.decode()
     assert "Recorded a saving of 875,000 kWh for Shenzhen data centre: 353,675.00 kg CO2e." in html
@@ -221,7 +223,9 @@ def test_facility_staff_record_a_saving_on_the_sites_page_in_chinese(
     assert "office_electricity_saved" in csv_text and "353675" in csv_text.replace(",", "")
 
 
-def test_auditors_read_the_sites_and_record_nothing(data_centre: Site, make_staff: Any, client: Client) -> None:
+def test_auditors_read_the_sites_and_record_nothing(
+    data_centre: Site, make_staff: Any, client: Client
+) -> None:
     sign_in_staff(client, make_staff("auditor"))
     assert client.get("/staff/sites/", secure=True, headers=EN).status_code == 200
     assert client.get(f"/staff/sites/{data_centre.pk}/record/", secure=True, headers=EN).status_code == 403
