@@ -43,9 +43,8 @@ def test_every_operation_answers_within_its_schema(live_server, api_keys) -> Non
 
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    assert (
-        len(operations) == 19
-    )  # the neutrality operations are the last four; a site's metered saving is one
+    # The neutrality operations are the last four; a site's metered saving is one.
+    assert len(operations) == 19
 
     for operation in operations:
 
