@@ -61,14 +61,15 @@ def test_facility_staff_record_a_saving_on_a_phone_in_chinese(
 
 
 def test_the_sites_pages_have_no_serious_accessibility_violation(
-    axe_phone, live_server, make_staff, reference
+    request, live_server, make_staff, reference
 ) -> None:  # type: ignore[no-untyped-def]
+    page = request.getfixturevalue("axe_phone")  # the accessibility check's own phone
     site = open_data_centre(reference)
     found: list[str] = []
     for language in LANGUAGES:
         office = Client()
         sign_in_staff(office, make_staff("sustainability_office"))
-        use_session(axe_phone, live_server, office, language)
+        use_session(page, live_server, office, language)
         for path in ("/staff/sites/", f"/staff/sites/{site.pk}/record/"):
-            found += violations(axe_phone, path)
+            found += violations(page, path)
     assert found == []
