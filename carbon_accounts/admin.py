@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from carbon_accounts import credentials
-from carbon_accounts.models import Account, ApiCredential, BusinessLine, Group, StaffRole, Transfer
+from carbon_accounts.models import Account, ApiCredential, BusinessLine, Group, Site, StaffRole, Transfer
 
 
 class NeverDeleted(admin.ModelAdmin):
@@ -51,6 +51,19 @@ class AccountAdmin(NeverDeleted):
     # Balances are written only by the ledger services, never by hand.
     readonly_fields = ("kind", "line", "holder", "external_ref", "balance_g", "balance_points", "opened_at")
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Site)
+class SiteAdmin(NeverDeleted):
+    """Sites are opened by carbon_accounts.services.open_site (its account with it), never here;
+    names and limits may be corrected."""
+
+    list_display = ("code", "name_en", "name_zh", "kind", "line", "region")
+    list_filter = ("kind", "line")
+    readonly_fields = ("account", "line", "code", "kind", "opened_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
