@@ -817,7 +817,7 @@ def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
     if record is None:
         raise RecordRefused("not_found", gettext("There is no such record."))
     # The person first, as every writer locks them, then the record.
-    ledger.lock_people(account_ids=[record.account_id])
+    locked = ledger.lock_people(account_ids=[record.account_id]).get(record.account_id)
     record = (
         BehaviourRecord.objects.select_for_update(of=("self",))
         .select_related("behaviour", "line", "basis__methodology")
@@ -833,13 +833,18 @@ def approve(*, record_id: int, reviewer: str) -> BehaviourRecord:
             [record.account_id, record.occurred_on],
         )
         (points_that_day,) = cursor.fetchone()
-    record.points = rewards.points_for(
-        rules=rewards.current_rules(line=record.line),
-        behaviour_code=record.behaviour_id,
-        catalogue_points_per_event=record.behaviour.points_per_event,
-        reduction_g=record.reduction_g,
-        earned_that_day=int(points_that_day),
-    ).points
+    # A site earns no green points: they reward people.
+    record.points = (
+        0
+        if locked is not None and locked.kind == AccountKind.SITE
+        else rewards.points_for(
+            rules=rewards.current_rules(line=record.line),
+            behaviour_code=record.behaviour_id,
+            catalogue_points_per_event=record.behaviour.points_per_event,
+            reduction_g=record.reduction_g,
+            earned_that_day=int(points_that_day),
+        ).points
+    )
     record.status = RecordStatus.ACCEPTED
     record.decided_at = timezone.now()
     record.decided_by = reviewer
@@ -1314,18 +1319,46 @@ def record_metered_saving(
             },
             "end_reading",
         )
-    return record_behaviour(
-        request=RecordRequest(
-            line=site.line,
-            account=site.account,
-            behaviour_code=metering.BEHAVIOURS[readings.utility],
-            quantity=result.saving,
-            occurred_on=readings.period_end,
-            source=source,
-            idempotency_key=idempotency_key,
-            region=site.region,
-            attributes={"readings": metering.as_attributes(readings, result)},
-            evidence_id=evidence_id.strip()[:120],
-        ),
-        today=today,
-    )
+    behaviour_code = metering.BEHAVIOURS[readings.utility]
+    with transaction.atomic():
+        # The site's row first, as recording locks it: two savings of one period cannot both pass.
+        ledger.lock_people(account_ids=[site.account_id])
+        overlapping = (
+            BehaviourRecord.objects.filter(
+                account_id=site.account_id,
+                behaviour_id=behaviour_code,
+                status__in=_COUNTING,
+                occurred_on__gte=readings.period_start,
+                attributes__readings__period_start__lte=readings.period_end.isoformat(),
+            )
+            .exclude(idempotency_key=idempotency_key, source=source)
+            .order_by("occurred_on")
+            .first()
+        )
+        if overlapping is not None:
+            raise RecordRefused(
+                "period_overlaps",
+                gettext(
+                    "This site already has a saving of this kind for %(start)s to %(end)s, which overlaps this period: the same meter counts once."
+                )
+                % {
+                    "start": overlapping.attributes["readings"]["period_start"],
+                    "end": overlapping.occurred_on.isoformat(),
+                },
+                "period_start",
+            )
+        return record_behaviour(
+            request=RecordRequest(
+                line=site.line,
+                account=site.account,
+                behaviour_code=behaviour_code,
+                quantity=result.saving,
+                occurred_on=readings.period_end,
+                source=source,
+                idempotency_key=idempotency_key,
+                region=site.region,
+                attributes={"readings": metering.as_attributes(readings, result)},
+                evidence_id=evidence_id.strip()[:120],
+            ),
+            today=today,
+        )

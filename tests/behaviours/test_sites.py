@@ -56,9 +56,9 @@ def data_centre(reference: dict[str, Any]) -> Site:
 
 
 def a_month(
-    *, before: str = "1000000", after: str = "2125000", stated: str | None = None
+    *, before: str = "1000000", after: str = "2125000", stated: str | None = None, earlier: int = 0
 ) -> metering.MeterReadings:
-    end = TODAY() - timedelta(days=1)
+    end = TODAY() - timedelta(days=1 + 30 * earlier)
     start = end - timedelta(days=29)
     if stated is not None:
         return metering.MeterReadings(
@@ -103,10 +103,11 @@ def test_a_sites_metered_saving_is_fileable_and_filed(data_centre: Site, members
     # A building system with the line's key is trusted as a system.
     stated = services.record_metered_saving(
         site=data_centre,
-        readings=a_month(before="3125000", after="4000000", stated="1800000"),
+        readings=a_month(before="3125000", after="4000000", stated="1800000", earlier=1),
         evidence_id="SZ-DC1-BMS-2026-11",
         source="api:employees",
         idempotency_key="bms-2026-11",
+        today=TODAY() - timedelta(days=30),  # last month's, recorded when it closed
     ).record
     assert stated.claim_basis == ClaimBasis.SYSTEM and stated.fileable
     assert stated.counted_quantity == Decimal("925000")
@@ -146,6 +147,25 @@ def test_readings_that_give_no_saving_are_refused(data_centre: Site) -> None:
     assert beyond.value.code == "site_limit"
     assert not BehaviourRecord.objects.exists()
     assert Account.objects.get(pk=data_centre.account.pk).balance_g == 0
+
+    # A period counts once: a second saving of an overlapping period is refused.
+    services.record_metered_saving(
+        site=data_centre,
+        readings=a_month(),
+        evidence_id="SZ-DC1-FIRST",
+        source="facility_staff",
+        idempotency_key="first",
+    )
+    with pytest.raises(services.RecordRefused) as twice:
+        services.record_metered_saving(  # the same month again, from the building system
+            site=data_centre,
+            readings=a_month(before="0", after="1", stated="500000"),
+            evidence_id="SZ-DC1-AGAIN",
+            source="api:employees",
+            idempotency_key="again",
+        )
+    assert twice.value.code == "period_overlaps" and "counts once" in twice.value.message
+    assert BehaviourRecord.objects.count() == 1
 
 
 def test_a_sites_balance_equals_its_entries_and_rolls_up(data_centre: Site, make_person: Any) -> None:
