@@ -34,7 +34,7 @@ class BehavioursConfig(AppConfig):
         register(url_name="staff_dashboard", label=_("Dashboard"), audience="staff", order=88)
         register(url_name="review_queue", label=_("Review queue"), audience="staff", order=90)
         register(url_name="staff_factors", label=_("Factor versions"), audience="staff", order=94)
-        register(url_name="staff_sites", label=_("Sites"), audience="staff", order=95)
+        register(url_name="staff_sites", label=_("Metered sites"), audience="staff", order=93)
         register(url_name="reference_changes", label=_("Reference changes"), audience="staff", order=95)
         register(url_name="staff_claims", label=_("Claims"), audience="staff", order=96)
         # The lots are records: points about to lapse are worked out here and shown on rewards' pages.
