@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 from django import forms
@@ -18,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from behaviours import change_forms
 from behaviours import reference_changes as changes
+from behaviours import restatement
 from behaviours.models import Behaviour, ChangeKind, ChangeState, EmissionFactor, Methodology, ReferenceChange
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import BusinessLine
@@ -45,6 +48,8 @@ ROW_COLUMNS = {
     ChangeKind.POINTS_RULE: _("Points per event · grams per point · daily cap"),
 }
 HISTORY_LENGTH = 200
+# The page lists this many affected records; the CSV download lists them all.
+RECORDS_SHOWN = 50
 
 
 def _shown(value: Any) -> str:
@@ -170,7 +175,74 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         change.refresh_from_db()
     context = _describe(change, request)
     context["form"] = form
+    preview = restatement.restatement_preview(change)
+    if preview is not None:
+        context["preview"] = preview
+        context["records_shown"] = preview.records[:RECORDS_SHOWN]
+        context["sides"] = [
+            {
+                "heading": gettext("Not yet filed"),
+                "note": gettext("These records would be corrected."),
+                "sums": preview.sums.not_filed,
+                "testid": "restated-not-filed",
+            },
+            {
+                "heading": gettext("Certified by an exchange"),
+                "note": gettext("These keep their certified grams; the difference is reported apart."),
+                "sums": preview.sums.certified,
+                "testid": "restated-certified",
+            },
+        ]
     return render(request, "behaviours/staff/change.html", context, status=status)
+
+
+@staff_page()
+def restatement_csv(request: HttpRequest, change_id: int) -> HttpResponse:
+    """Every affected record of a correction, its stored and restated grams, and the sums."""
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    change = _visible(access).filter(pk=change_id).first()
+    preview = restatement.restatement_preview(change) if change is not None else None
+    if preview is None:
+        raise Http404
+    buffer = StringIO()
+    out = csv.writer(buffer)
+    out.writerow(
+        ["record", "line", "date", "ghg_category", "stored_g", "restated_g", "difference_g", "filing"]
+    )
+    for item in preview.records:
+        out.writerow(
+            [
+                item.record_id,
+                item.line,
+                item.occurred_on.isoformat(),
+                item.ghg_category,
+                item.stored_g,
+                item.restated_g,
+                item.difference_g,
+                "certified" if item.certified else "not filed",
+            ]
+        )
+    out.writerow([])
+    out.writerow(
+        ["filing", "line", "month", "ghg_category", "records", "stored_g", "restated_g", "difference_g"]
+    )
+    for side, sums in (("not filed", preview.sums.not_filed), ("certified", preview.sums.certified)):
+        for row in [*sums.rows, sums.total]:
+            out.writerow(
+                [
+                    side,
+                    row.line or "total",
+                    row.month,
+                    row.ghg_category,
+                    row.records,
+                    row.stored_g,
+                    row.restated_g,
+                    row.difference_g,
+                ]
+            )
+    response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="restatement-change-{change.pk}.csv"'  # type: ignore[union-attr]
+    return response
 
 
 def _prefill(kind: str, query: dict[str, str]) -> dict[str, Any]:

@@ -27,5 +27,10 @@ urlpatterns = [
     path("staff/changes/", change_views.change_queue, name="reference_changes"),
     path("staff/changes/history/", change_views.change_history, name="reference_change_history"),
     path("staff/changes/<int:change_id>/", change_views.change_detail, name="reference_change"),
+    path(
+        "staff/changes/<int:change_id>/restatement.csv",
+        change_views.restatement_csv,
+        name="reference_change_restatement",
+    ),
     path("staff/changes/new/<slug:kind_path>/", change_views.propose_change, name="propose_reference_change"),
 ]

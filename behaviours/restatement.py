@@ -1,0 +1,152 @@
+"""Reads for the restatement preview of a proposed correction of a factor or methodology row.
+
+A proposal whose key (activity or behaviour, region, valid_from) names a row in force corrects that
+row for its period. Every accepted record whose basis used the row is recomputed with the same pure
+code and the proposed values; nothing is posted (correcting entries are not built yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from behaviours import quantify as pure
+from behaviours import restating, selectors
+from behaviours.models import (
+    BehaviourRecord,
+    ChangeKind,
+    EmissionFactor,
+    Methodology,
+    RecordStatus,
+    ReferenceChange,
+)
+from behaviours.reference_changes import FactorValues, MethodologyValues, values_of
+from exchange_bridge import selectors as filings
+from exchange_bridge.models import BatchState
+
+# How many record ids are asked about their filings at once.
+_FILINGS_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Preview:
+    records: list[restating.RestatedRecord]
+    sums: restating.RestatementPreview
+    # Records whose rows no longer compute under the proposed values (e.g. a method needing a
+    # factor the basis lacks); they are listed apart, never guessed.
+    not_computable: int
+
+
+def is_correction(change: ReferenceChange) -> bool:
+    """A new version of a factor or methodology row that was in force when proposed."""
+    return change.kind in (ChangeKind.FACTOR, ChangeKind.METHODOLOGY) and change.current_row_id is not None
+
+
+def _rows(change: ReferenceChange) -> tuple[dict[int, pure.MethodologyRow], dict[int, pure.FactorRow]]:
+    """The rows records were computed with, the corrected one carrying the proposed values."""
+    methodologies = {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()}
+    factors = {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()}
+    values = values_of(change)
+    row_id = change.current_row_id
+    assert row_id is not None
+    if isinstance(values, FactorValues) and row_id in factors:
+        factors[row_id] = replace(
+            factors[row_id],
+            valid_to=values.valid_to,
+            value_kgco2e=values.value_kgco2e,
+            per_unit=values.per_unit,
+            source=f"{values.dataset}: {values.source_ref}",
+            licence=values.licence,
+        )
+    elif isinstance(values, MethodologyValues) and row_id in methodologies:
+        methodologies[row_id] = replace(
+            methodologies[row_id],
+            method=values.method,
+            activity_a=values.activity_a,
+            activity_b=values.activity_b,
+            multiplier=values.multiplier,
+            fileable=values.fileable,
+        )
+    return methodologies, factors
+
+
+def _affected(change: ReferenceChange) -> Iterator[tuple[object, ...]]:
+    """Accepted records whose basis used the corrected row, read once in record order."""
+    row_id = change.current_row_id
+    found = BehaviourRecord.objects.filter(status=RecordStatus.ACCEPTED)
+    if change.kind == ChangeKind.FACTOR:
+        found = found.filter(basis__factor_a_id=row_id) | found.filter(basis__factor_b_id=row_id)
+    else:
+        found = found.filter(basis__methodology_id=row_id)
+    return (
+        found.order_by("pk")
+        .values_list(
+            "pk",
+            "line__code",
+            "occurred_on",
+            "ghg_category",
+            "reduction_g",
+            "basis__methodology_id",
+            "basis__factor_a_id",
+            "basis__factor_b_id",
+            "counted_quantity",
+            "attributes__occupants",
+        )
+        .iterator(chunk_size=10_000)
+    )
+
+
+def _certified(record_ids: list[int]) -> set[int]:
+    certified: set[int] = set()
+    for start in range(0, len(record_ids), _FILINGS_CHUNK):
+        chunk = record_ids[start : start + _FILINGS_CHUNK]
+        for record_id, record_filings in filings.filings_of_records(record_ids=chunk).items():
+            if any(filing.state == BatchState.CERTIFIED for filing in record_filings):
+                certified.add(record_id)
+    return certified
+
+
+def restatement_preview(change: ReferenceChange) -> Preview | None:
+    """The preview for a correction; None when the change corrects no row."""
+    if not is_correction(change):
+        return None
+    methodologies, factors = _rows(change)
+    # Records with the same rows, counted quantity and occupants give the same grams: each such
+    # signature is computed once, however many records share it.
+    restated: dict[tuple[object, ...], int | None] = {}
+    found: list[tuple[int, str, object, str, int, int]] = []
+    not_computable = 0
+    for pk, line, day, category, grams, methodology_id, factor_a, factor_b, quantity, occupants in _affected(
+        change
+    ):
+        signature = (methodology_id, factor_a, factor_b, quantity, occupants)
+        if signature not in restated:
+            try:
+                restated[signature] = pure.compute(
+                    quantity=Decimal(quantity),  # type: ignore[arg-type]
+                    methodology=methodologies[methodology_id],  # type: ignore[index]
+                    factors=[factors[f] for f in (factor_a, factor_b) if f is not None],  # type: ignore[index]
+                    occupants=int(occupants) if occupants is not None else None,  # type: ignore[call-overload]
+                ).reduction_g
+            except (pure.QuantificationError, ValueError):
+                restated[signature] = None
+        new_grams = restated[signature]
+        if new_grams is None:
+            not_computable += 1
+            continue
+        found.append((pk, line, day, category, grams, new_grams))  # type: ignore[arg-type]
+    certified = _certified([row[0] for row in found])
+    records = [
+        restating.RestatedRecord(
+            record_id=pk,
+            line=line,
+            occurred_on=day,  # type: ignore[arg-type]
+            ghg_category=category,
+            stored_g=grams,
+            restated_g=new_grams,
+            certified=pk in certified,
+        )
+        for pk, line, day, category, grams, new_grams in found
+    ]
+    return Preview(records=records, sums=restating.differences(records), not_computable=not_computable)
