@@ -18,9 +18,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from behaviours import change_forms
+from behaviours import change_forms, restatement
 from behaviours import reference_changes as changes
-from behaviours import restatement
 from behaviours.models import Behaviour, ChangeKind, ChangeState, EmissionFactor, Methodology, ReferenceChange
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import BusinessLine

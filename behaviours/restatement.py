@@ -74,6 +74,7 @@ def _rows(change: ReferenceChange) -> tuple[dict[int, pure.MethodologyRow], dict
 def _affected(change: ReferenceChange) -> Iterator[tuple[object, ...]]:
     """Accepted records whose basis used the corrected row, read once in record order."""
     row_id = change.current_row_id
+    assert row_id is not None
     found = BehaviourRecord.objects.filter(status=RecordStatus.ACCEPTED)
     if change.kind == ChangeKind.FACTOR:
         found = found.filter(basis__factor_a_id=row_id) | found.filter(basis__factor_b_id=row_id)
