@@ -78,6 +78,11 @@ def _visible(access: Access) -> QuerySet[ReferenceChange]:
     return found
 
 
+def _line_ids(access: Access) -> list[int] | None:
+    """A line's operator sees the restatement of their own line's records only."""
+    return None if access.line_ids is None else sorted(access.line_ids)
+
+
 def _lines_for_points(access: Access) -> list[BusinessLine]:
     return [
         line
@@ -174,7 +179,7 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         change.refresh_from_db()
     context = _describe(change, request)
     context["form"] = form
-    preview = restatement.restatement_preview(change)
+    preview = restatement.restatement_preview(change, line_ids=_line_ids(access))
     if preview is not None:
         context["preview"] = preview
         context["records_shown"] = preview.records[:RECORDS_SHOWN]
@@ -200,7 +205,9 @@ def restatement_csv(request: HttpRequest, change_id: int) -> HttpResponse:
     """Every affected record of a correction, its stored and restated grams, and the sums."""
     access: Access = request.staff_access  # type: ignore[attr-defined]
     change = _visible(access).filter(pk=change_id).first()
-    preview = restatement.restatement_preview(change) if change is not None else None
+    preview = (
+        restatement.restatement_preview(change, line_ids=_line_ids(access)) if change is not None else None
+    )
     if preview is None:
         raise Http404
     buffer = StringIO()

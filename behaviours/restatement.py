@@ -23,7 +23,7 @@ from behaviours.models import (
 )
 from behaviours.reference_changes import FactorValues, MethodologyValues, values_of
 from exchange_bridge import selectors as filings
-from exchange_bridge.models import BatchState
+from exchange_bridge.models import BatchState, ItemStatus
 
 # How many record ids are asked about their filings at once.
 _FILINGS_CHUNK = 5_000
@@ -71,7 +71,7 @@ def _rows(change: ReferenceChange) -> tuple[dict[int, pure.MethodologyRow], dict
     return methodologies, factors
 
 
-def _affected(change: ReferenceChange) -> Iterator[tuple[object, ...]]:
+def _affected(change: ReferenceChange, line_ids: list[int] | None) -> Iterator[tuple[object, ...]]:
     """Accepted records whose basis used the corrected row, read once in record order."""
     row_id = change.current_row_id
     assert row_id is not None
@@ -80,6 +80,8 @@ def _affected(change: ReferenceChange) -> Iterator[tuple[object, ...]]:
         found = found.filter(basis__factor_a_id=row_id) | found.filter(basis__factor_b_id=row_id)
     else:
         found = found.filter(basis__methodology_id=row_id)
+    if line_ids is not None:
+        found = found.filter(line_id__in=line_ids)
     return (
         found.order_by("pk")
         .values_list(
@@ -103,13 +105,17 @@ def _certified(record_ids: list[int]) -> set[int]:
     for start in range(0, len(record_ids), _FILINGS_CHUNK):
         chunk = record_ids[start : start + _FILINGS_CHUNK]
         for record_id, record_filings in filings.filings_of_records(record_ids=chunk).items():
-            if any(filing.state == BatchState.CERTIFIED for filing in record_filings):
+            if any(
+                filing.state == BatchState.CERTIFIED and filing.item_status == ItemStatus.FILED
+                for filing in record_filings
+            ):
                 certified.add(record_id)
     return certified
 
 
-def restatement_preview(change: ReferenceChange) -> Preview | None:
-    """The preview for a correction; None when the change corrects no row."""
+def restatement_preview(change: ReferenceChange, *, line_ids: list[int] | None = None) -> Preview | None:
+    """The preview for a correction (of the given lines' records, or all); None when the change
+    corrects no row."""
     if not is_correction(change):
         return None
     methodologies, factors = _rows(change)
@@ -119,7 +125,7 @@ def restatement_preview(change: ReferenceChange) -> Preview | None:
     found: list[tuple[int, str, object, str, int, int]] = []
     not_computable = 0
     for pk, line, day, category, grams, methodology_id, factor_a, factor_b, quantity, occupants in _affected(
-        change
+        change, line_ids
     ):
         signature = (methodology_id, factor_a, factor_b, quantity, occupants)
         if signature not in restated:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -156,3 +156,27 @@ def test_the_preview_reads_in_chinese(record, make_staff) -> None:  # type: igno
     html = page(decider, f"/staff/changes/{change.pk}/", language="zh-hans").content.decode()
     assert "重述预览" in html and "尚未报送" in html and "已获交易所核证" in html
     assert "Restatement preview" not in html and "Not yet filed" not in html
+
+
+def test_a_methodology_correction_restates_only_its_behaviours_records(record, make_staff) -> None:  # type: ignore[no-untyped-def]
+    commute = record("commute_metro", "10", region="GB").record
+    record("green_travel_metro", "10", region="GB")  # its own methodology: unaffected
+    proposer, decider = make_staff("sustainability_office"), make_staff("sustainability_office")
+    change = changes.propose_methodology_change(
+        proposer=proposer,
+        behaviour="commute_metro",
+        region="GLOBAL",
+        valid_from=date(2025, 1, 1),
+        values=changes.MethodologyValues(
+            method="difference",
+            activity_a="car_petrol_average",
+            activity_b="metro",
+            multiplier=Decimal(2),
+            fileable=True,
+        ),
+        reason="the method counts both legs of the trip",
+    )
+    download = page(decider, f"/staff/changes/{change.pk}/restatement.csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[1][0] == str(commute.pk) and rows[1][4:] == ["1349", "2698", "1349", "not filed"]
+    assert rows[2] == []
