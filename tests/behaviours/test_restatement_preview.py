@@ -180,3 +180,20 @@ def test_a_methodology_correction_restates_only_its_behaviours_records(record, m
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     assert rows[1][0] == str(commute.pk) and rows[1][4:] == ["1349", "2698", "1349", "not filed"]
     assert rows[2] == []
+
+
+def test_a_line_operator_sees_only_their_own_lines_records(record, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
+    own = record("commute_metro", "10", region="GB").record
+    record("green_travel_metro", "10", region="GB")  # the bank line's
+    change = propose_metro(make_staff("sustainability_office"))
+    operator = make_staff("line_operator", line=reference["employees"])
+    html = page(operator, f"/staff/changes/{change.pk}/").content.decode()
+    assert "Restatement preview" in html and ">bank<" not in html
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                page(operator, f"/staff/changes/{change.pk}/restatement.csv").content.decode("utf-8-sig")
+            )
+        )
+    )
+    assert [row[0] for row in rows[1 : rows.index([])]] == [str(own.pk)]
