@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
+
+from django.db.models import Q
 
 from behaviours import quantify as pure
 from behaviours import restating, selectors
@@ -18,6 +22,7 @@ from behaviours.models import (
     ChangeKind,
     EmissionFactor,
     Methodology,
+    QuantificationBasis,
     RecordStatus,
     ReferenceChange,
 )
@@ -71,18 +76,35 @@ def _rows(change: ReferenceChange) -> tuple[dict[int, pure.MethodologyRow], dict
     return methodologies, factors
 
 
-def _affected(change: ReferenceChange, line_ids: list[int] | None) -> Iterator[tuple[object, ...]]:
+class _AffectedRow(NamedTuple):
+    pk: int
+    line: str
+    occurred_on: date
+    ghg_category: str
+    reduction_g: int
+    methodology_id: int
+    factor_a_id: int
+    factor_b_id: int | None
+    counted_quantity: Decimal
+    occupants: int | str | None
+
+
+def _affected(change: ReferenceChange, line_ids: list[int] | None) -> Iterator[_AffectedRow]:
     """Accepted records whose basis used the corrected row, read once in record order."""
     row_id = change.current_row_id
     assert row_id is not None
-    found = BehaviourRecord.objects.filter(status=RecordStatus.ACCEPTED)
-    if change.kind == ChangeKind.FACTOR:
-        found = found.filter(basis__factor_a_id=row_id) | found.filter(basis__factor_b_id=row_id)
-    else:
-        found = found.filter(basis__methodology_id=row_id)
+    # The bases first (a few rows), so the records are found through their basis index.
+    bases = QuantificationBasis.objects.filter(
+        Q(factor_a_id=row_id) | Q(factor_b_id=row_id)
+        if change.kind == ChangeKind.FACTOR
+        else Q(methodology_id=row_id)
+    )
+    found = BehaviourRecord.objects.filter(
+        status=RecordStatus.ACCEPTED, basis_id__in=list(bases.values_list("pk", flat=True))
+    )
     if line_ids is not None:
         found = found.filter(line_id__in=line_ids)
-    return (
+    rows = (
         found.order_by("pk")
         .values_list(
             "pk",
@@ -98,6 +120,7 @@ def _affected(change: ReferenceChange, line_ids: list[int] | None) -> Iterator[t
         )
         .iterator(chunk_size=10_000)
     )
+    return (_AffectedRow(*row) for row in rows)
 
 
 def _certified(record_ids: list[int]) -> set[int]:
@@ -122,38 +145,42 @@ def restatement_preview(change: ReferenceChange, *, line_ids: list[int] | None =
     # Records with the same rows, counted quantity and occupants give the same grams: each such
     # signature is computed once, however many records share it.
     restated: dict[tuple[object, ...], int | None] = {}
-    found: list[tuple[int, str, object, str, int, int]] = []
+    found: list[tuple[_AffectedRow, int]] = []
     not_computable = 0
-    for pk, line, day, category, grams, methodology_id, factor_a, factor_b, quantity, occupants in _affected(
-        change, line_ids
-    ):
-        signature = (methodology_id, factor_a, factor_b, quantity, occupants)
+    for row in _affected(change, line_ids):
+        signature = (
+            row.methodology_id,
+            row.factor_a_id,
+            row.factor_b_id,
+            row.counted_quantity,
+            row.occupants,
+        )
         if signature not in restated:
             try:
                 restated[signature] = pure.compute(
-                    quantity=Decimal(quantity),  # type: ignore[arg-type]
-                    methodology=methodologies[methodology_id],  # type: ignore[index]
-                    factors=[factors[f] for f in (factor_a, factor_b) if f is not None],  # type: ignore[index]
-                    occupants=int(occupants) if occupants is not None else None,  # type: ignore[call-overload]
+                    quantity=row.counted_quantity,
+                    methodology=methodologies[row.methodology_id],
+                    factors=[factors[f] for f in (row.factor_a_id, row.factor_b_id) if f is not None],
+                    occupants=int(row.occupants) if row.occupants is not None else None,
                 ).reduction_g
             except (pure.QuantificationError, ValueError):
                 restated[signature] = None
         new_grams = restated[signature]
         if new_grams is None:
             not_computable += 1
-            continue
-        found.append((pk, line, day, category, grams, new_grams))  # type: ignore[arg-type]
-    certified = _certified([row[0] for row in found])
+        else:
+            found.append((row, new_grams))
+    certified = _certified([row.pk for row, _ in found])
     records = [
         restating.RestatedRecord(
-            record_id=pk,
-            line=line,
-            occurred_on=day,  # type: ignore[arg-type]
-            ghg_category=category,
-            stored_g=grams,
+            record_id=row.pk,
+            line=row.line,
+            occurred_on=row.occurred_on,
+            ghg_category=row.ghg_category,
+            stored_g=row.reduction_g,
             restated_g=new_grams,
-            certified=pk in certified,
+            certified=row.pk in certified,
         )
-        for pk, line, day, category, grams, new_grams in found
+        for row, new_grams in found
     ]
     return Preview(records=records, sums=restating.differences(records), not_computable=not_computable)
