@@ -76,6 +76,18 @@ def refusal_error(refusal: services.RecordRefused) -> ApiError:
     )
 
 
+def idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key header, or a 400 saying how to send it."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200 or not key.isprintable():
+        raise ApiError(
+            status_code=400,
+            code="idempotency_key_required",
+            message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
+        )
+    return key
+
+
 class RecordBehaviour(APIView):
     """Record one behaviour of a person of this line. Send an `Idempotency-Key` header: a
     replay returns the original result; the same key with a different body answers 409."""
@@ -103,13 +115,7 @@ class RecordBehaviour(APIView):
     )
     def post(self, request: Request, line: str) -> Response:
         business_line = line_or_404(line, request)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200 or not key.isprintable():
-            raise ApiError(
-                status_code=400,
-                code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
-            )
+        key = idempotency_key(request)
         data = plain_row(request.data, bulk=False) or record_input.run_validation(request.data)
         try:
             outcome = record_one(business_line, data, key)
@@ -450,28 +456,11 @@ class RecordMeteredSaving(APIView):
         found = ledger_selectors.site(line_id=business_line.pk, code=site)
         if found is None:
             raise ApiError(status_code=404, code="unknown_site", message=f"The line has no site {site}.")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 200 or not key.isprintable():
-            raise ApiError(
-                status_code=400,
-                code="idempotency_key_required",
-                message="Send an Idempotency-Key header (1 to 200 printable characters) with every record.",
-            )
+        key = idempotency_key(request)
         serializer = MeteredSavingInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        readings = metering.MeterReadings(
-            utility=data["utility"],
-            baseline_mode=data["baseline_mode"],
-            period_start=data["period_start"],
-            period_end=data["period_end"],
-            start_reading=data["start_reading"],
-            end_reading=data["end_reading"],
-            baseline_start_reading=data.get("baseline_start_reading"),
-            baseline_end_reading=data.get("baseline_end_reading"),
-            stated_baseline=data.get("stated_baseline"),
-            baseline_note=data.get("baseline_note") or "",
-        )
+        readings = metering.readings_from(data)
         try:
             outcome = services.record_metered_saving(
                 site=found,

@@ -7,9 +7,11 @@ The readings are kept on the record as its evidence, so a verifier can recompute
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 ELECTRICITY = "electricity"
 WATER = "water"
@@ -114,3 +116,19 @@ def as_attributes(readings: MeterReadings, result: MeteredSaving) -> dict[str, s
     else:
         kept["baseline_note"] = readings.baseline_note[:200]
     return kept
+
+
+def readings_from(data: Mapping[str, Any]) -> MeterReadings:
+    """The readings of a checked form or API body (the same field names in both)."""
+    return MeterReadings(
+        utility=data["utility"],
+        baseline_mode=data["baseline_mode"],
+        period_start=data["period_start"],
+        period_end=data["period_end"],
+        start_reading=data["start_reading"],
+        end_reading=data["end_reading"],
+        baseline_start_reading=data.get("baseline_start_reading"),
+        baseline_end_reading=data.get("baseline_end_reading"),
+        stated_baseline=data.get("stated_baseline"),
+        baseline_note=data.get("baseline_note") or "",
+    )

@@ -69,19 +69,7 @@ class MeteredSavingForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=200)
 
     def readings(self) -> metering.MeterReadings:
-        data = self.cleaned_data
-        return metering.MeterReadings(
-            utility=data["utility"],
-            baseline_mode=data["baseline_mode"],
-            period_start=data["period_start"],
-            period_end=data["period_end"],
-            start_reading=data["start_reading"],
-            end_reading=data["end_reading"],
-            baseline_start_reading=data.get("baseline_start_reading"),
-            baseline_end_reading=data.get("baseline_end_reading"),
-            stated_baseline=data.get("stated_baseline"),
-            baseline_note=data.get("baseline_note") or "",
-        )
+        return metering.readings_from(self.cleaned_data)
 
 
 def site_name(site: Site) -> str:
