@@ -266,14 +266,16 @@ def records(
                 ).points
             )
             earned += points[-1]
+    # Every person of the line in one read (an IN list of 300,000 ids is over the protocol's limit).
     pseudonyms = {
-        account.pk: claims.person_pseudonym(
-            holder_id=account.holder_id,
-            line_id=line.pk,
-            external_ref=account.external_ref,
-            account_id=account.pk,
+        account_id: claims.person_pseudonym(
+            holder_id=holder_id, line_id=line.pk, external_ref=external_ref, account_id=account_id
         )
-        for account in Account.objects.filter(pk__in=account_ids)
+        for account_id, holder_id, external_ref in Account.objects.filter(
+            line=line, kind=AccountKind.PERSONAL
+        )
+        .values_list("pk", "holder_id", "external_ref")
+        .iterator(chunk_size=20_000)
     }
     parameters = {
         "pseudonyms": [pseudonyms[account_id] for account_id in account_ids],
