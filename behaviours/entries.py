@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from django.db.models import Q
 
@@ -111,24 +112,16 @@ def reversals(
     ]
 
 
-def record_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    return sums_by_account(
-        BehaviourRecord.objects.filter(posting__isnull=False),
-        grams="reduction_g",
-        points="points",
-        sign=1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+record_sums = partial(
+    sums_by_account,
+    BehaviourRecord.objects.filter(posting__isnull=False),
+    grams="reduction_g",
+    points="points",
+    sign=1,
+)
 
 
-def reversal_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    # A reversal's amounts are stored negative already.
-    return sums_by_account(
-        RecordReversal.objects.all(),
-        grams="reduction_g",
-        points="points",
-        sign=1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+# A reversal's amounts are stored negative already.
+reversal_sums = partial(
+    sums_by_account, RecordReversal.objects.all(), grams="reduction_g", points="points", sign=1
+)

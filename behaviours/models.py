@@ -7,6 +7,8 @@ A record keeps the exact rows it was computed from, so a new version never chang
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -80,8 +82,9 @@ class Behaviour(models.Model):
     def needs_site(self) -> bool:
         return self.attributes.startswith("site")
 
-    @property
+    @cached_property
     def recorders(self) -> frozenset[str]:
+        # Asked for by every record of a batch; a catalogue row is re-read when it changes.
         return frozenset(self.recorded_by.split())
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from carbon_accounts.models import EntryKind, Unit
 from config.personal_entries import PersonalEntry, sums_by_account, to_the_millisecond
@@ -43,12 +44,4 @@ def donations(
     ]
 
 
-def donation_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    return sums_by_account(
-        Donation.objects.all(),
-        grams=None,
-        points="points",
-        sign=-1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+donation_sums = partial(sums_by_account, Donation.objects.all(), grams=None, points="points", sign=-1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from carbon_accounts.models import EntryKind, Unit
 from config.personal_entries import PersonalEntry, sums_by_account, to_the_millisecond
@@ -141,34 +142,16 @@ def rules_at(*, versions: list[PointsRule], line_id: int, line_code: str, moment
     )
 
 
-def redemption_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    return sums_by_account(
-        Redemption.objects.all(),
-        grams=None,
-        points="points",
-        sign=-1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+redemption_sums = partial(sums_by_account, Redemption.objects.all(), grams=None, points="points", sign=-1)
 
 
-def cancellation_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    return sums_by_account(
-        Redemption.objects.filter(cancel_posting__isnull=False),
-        grams=None,
-        points="points",
-        sign=1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+cancellation_sums = partial(
+    sums_by_account,
+    Redemption.objects.filter(cancel_posting__isnull=False),
+    grams=None,
+    points="points",
+    sign=1,
+)
 
 
-def expiry_sums(*, first_account_id: int, last_account_id: int) -> dict[int, tuple[int, int]]:
-    return sums_by_account(
-        PointsExpiry.objects.all(),
-        grams=None,
-        points="points",
-        sign=-1,
-        first_account_id=first_account_id,
-        last_account_id=last_account_id,
-    )
+expiry_sums = partial(sums_by_account, PointsExpiry.objects.all(), grams=None, points="points", sign=-1)
