@@ -9,13 +9,14 @@ carries it (carbon_accounts.services.post_entries) and naming that posting.
 from __future__ import annotations
 
 import calendar
+import functools
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -23,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from carbon_accounts import services as ledger
 from carbon_accounts.models import Account, AccountKind, Audience, BusinessLine, EntryKind
 from carbon_accounts.services import EntrySummary, LedgerError, LockedPerson
+from config import fixed_sql
 from rewards import reminders
 from rewards.models import (
     GreenRight,
@@ -123,14 +125,21 @@ class PointsRules:
         return self.by_behaviour.get(behaviour_code), self.by_behaviour.get("")
 
 
-def current_rules(*, line: BusinessLine) -> PointsRules:
-    return PointsRules(
-        line.code,
-        {
-            rule.behaviour_code: rule
-            for rule in PointsRule.objects.filter(line=line, superseded_at__isnull=True)
-        },
+@functools.cache
+def _current_rules_sql() -> str:
+    return (
+        f"SELECT {fixed_sql.columns(PointsRule, 'r')} FROM rewards_pointsrule AS r"
+        " WHERE r.line_id = %s AND r.superseded_at IS NULL"
     )
+
+
+def current_rules(*, line: BusinessLine) -> PointsRules:
+    # Read on every recorded behaviour: a statement written once (see config.fixed_sql) costs
+    # a third of the ORM query it replaces.
+    with connection.cursor() as cursor:
+        cursor.execute(_current_rules_sql(), [line.pk])
+        rules = [fixed_sql.instance(PointsRule, row) for row in cursor.fetchall()]
+    return PointsRules(line.code, {rule.behaviour_code: rule for rule in rules})
 
 
 @dataclass(frozen=True)
