@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -482,38 +483,36 @@ def _new_record(
     # for this kind of activity): points, never a filing.
     programme = (request.external_programme or declared_programme)[:100] if accrues else ""
     claim_basis = trust.claim_basis_of(request.source)
-    record = BehaviourRecord(
-        line=request.line,
-        account=account,
-        behaviour=assessment.behaviour,
-        quantity=assessment.quantity,
-        counted_quantity=assessment.counted,
-        cap_note=assessment.cap_note,
-        occurred_on=request.occurred_on,
-        region_id=assessment.region,
-        attributes=assessment.attributes,
-        evidence_id=request.evidence_id,
-        source=request.source,
-        idempotency_key=request.idempotency_key,
-        payload_digest=digest,
-        status=RecordStatus.PENDING_REVIEW if assessment.hold else RecordStatus.ACCEPTED,
-        review_reason="; ".join(assessment.hold),
-        reduction_g=quantification.reduction_g if quantification else 0,
-        ghg_category=assessment.behaviour.ghg_category,
-        claim_basis=claim_basis,
-        fileable=not programme
+    values = {
+        "quantity": assessment.quantity,
+        "counted_quantity": assessment.counted,
+        "cap_note": assessment.cap_note,
+        "occurred_on": request.occurred_on,
+        "region_id": assessment.region,
+        "attributes": assessment.attributes,
+        "evidence_id": request.evidence_id,
+        "source": request.source,
+        "idempotency_key": request.idempotency_key,
+        "payload_digest": digest,
+        "status": RecordStatus.PENDING_REVIEW if assessment.hold else RecordStatus.ACCEPTED,
+        "review_reason": "; ".join(assessment.hold),
+        "reduction_g": quantification.reduction_g if quantification else 0,
+        "ghg_category": assessment.behaviour.ghg_category,
+        "claim_basis": claim_basis,
+        "fileable": not programme
         and trust.is_fileable(
             methodology_fileable=bool(quantification and quantification.methodology.fileable),
             reduction_g=quantification.reduction_g if quantification else 0,
             evidence_id=request.evidence_id,
             claim_basis=claim_basis,
         ),
-        claim_fingerprint=claim if accrues else "",
-        external_programme=programme,
-    )
+        "claim_fingerprint": claim if accrues else "",
+        "external_programme": programme,
+    }
+    related: dict[str, Model] = {"line": request.line, "account": account, "behaviour": assessment.behaviour}
     if quantification is not None:
-        record.basis = _basis(quantification, reference)
-    return record
+        related["basis"] = _basis(quantification, reference)
+    return bulk_insert.new_instance(BehaviourRecord, values, related)
 
 
 def _basis(
