@@ -423,13 +423,18 @@ class IssuedSum:
     fileable: bool = False
 
 
-def issued_sums(*, start: date, end: date, line_ids: list[int] | None = None) -> list[IssuedSum]:
+def issued_sums(
+    *, start: date, end: date, line_ids: list[int] | None = None, posted_before: datetime | None = None
+) -> list[IssuedSum]:
     """Postings of records and reversals between two days (both included), summed by line,
     kind, behaviour, basis, GHG category, claim basis and fileability: what the export and its
-    methodology sheet read."""
+    methodology sheet read. With `posted_before`, only the postings written before that moment:
+    postings are append-only, so this is exactly what the ledger held then."""
     postings = Posting.objects.filter(entry_kind__in=ISSUING_KINDS, period_date__range=(start, end))
     if line_ids is not None:
         postings = postings.filter(line_id__in=line_ids)
+    if posted_before is not None:
+        postings = postings.filter(created_at__lt=posted_before)
     rows = (
         postings.values_list(
             "line_id", "entry_kind", "behaviour_code", "basis_id", "ghg_category", "claim_basis", "fileable"
