@@ -25,7 +25,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -157,27 +157,6 @@ class FactorRowUsed:
     records: int
 
 
-class ReportedOnError(ValueError):
-    pass
-
-
-def check_reported_on(day: date, *, today: date) -> None:
-    """A day "as reported on" has passed or is today: nothing is known of a later one."""
-    if day > today:
-        raise ReportedOnError(
-            gettext("%(day)s has not come yet: choose today or an earlier day.") % {"day": day.isoformat()}
-        )
-    if day.year < FIRST_YEAR:
-        raise ReportedOnError(gettext("Choose a day from the year %(first)s on.") % {"first": FIRST_YEAR})
-
-
-def known_before(as_reported_on: date) -> datetime:
-    """The first moment after the day ends in the platform's time zone (Asia/Shanghai unless
-    configured), which is the day people and the office call it."""
-    following = datetime.combine(as_reported_on + timedelta(days=1), time.min)
-    return timezone.make_aware(following, timezone.get_default_timezone())
-
-
 def _issued_sums(
     period: Period, line_ids: list[int] | None, as_reported_on: date | None
 ) -> list[ledger_selectors.IssuedSum]:
@@ -185,7 +164,7 @@ def _issued_sums(
         start=period.start,
         end=period.end,
         line_ids=line_ids,
-        posted_before=None if as_reported_on is None else known_before(as_reported_on),
+        posted_before=None if as_reported_on is None else ledger_selectors.known_before(as_reported_on),
     )
 
 

@@ -58,8 +58,8 @@ class ExportForm(forms.Form):
         day: date | None = self.cleaned_data["as_reported_on"]
         if day is not None:
             try:
-                reports.check_reported_on(day, today=timezone.localdate())
-            except reports.ReportedOnError as error:
+                ledger_selectors.check_reported_on(day, today=timezone.localdate())
+            except ledger_selectors.ReportedOnError as error:
                 raise forms.ValidationError(str(error)) from None
         return day
 

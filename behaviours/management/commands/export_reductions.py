@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from behaviours import reports
+from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import BusinessLine
 
 
@@ -85,7 +86,7 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--as-reported-on {text!r} is not a day: use 2026-07-05.") from None
         try:
-            reports.check_reported_on(day, today=today)
-        except reports.ReportedOnError as error:
+            ledger_selectors.check_reported_on(day, today=today)
+        except ledger_selectors.ReportedOnError as error:
             raise CommandError(str(error)) from None
         return day
