@@ -9,6 +9,12 @@ lines) and ecosystem reductions (customer lines, "Scope 3+") are separate sectio
 ecosystem figure is never inside the operational total. Likewise fileable grams (evidence from a
 line's system or a reviewer) and self-declared grams (a person's own declaration) are columns of
 their own, never summed into one fileable figure.
+
+Every export is of one of two kinds. "As restated" reads every posting of the period up to the
+moment it is made, corrections included. "As reported on" a day reads only the postings written
+by the end of that day in the platform's time zone: postings, their bases and factor rows are
+never changed, so it gives again, figure for figure, what an export made that day showed. The
+file names its kind and day in its title row, its About sheet and its name.
 """
 
 from __future__ import annotations
@@ -151,10 +157,47 @@ class FactorRowUsed:
     records: int
 
 
-def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterator[ExportRow]:
+def _issued_sums(
+    period: Period, line_ids: list[int] | None, as_reported_on: date | None
+) -> list[ledger_selectors.IssuedSum]:
+    return ledger_selectors.issued_sums(
+        start=period.start,
+        end=period.end,
+        line_ids=line_ids,
+        posted_before=None if as_reported_on is None else ledger_selectors.known_before(as_reported_on),
+    )
+
+
+def knowledge_statement(as_reported_on: date | None, *, made_on: date) -> tuple[str, str]:
+    """What the figures include, in English and in Chinese: the file says it of itself, so a
+    copy read years later still tells what was known when."""
+    if as_reported_on is None:
+        return (
+            f"As restated on {made_on}: every posting of the period up to this export, corrections included.",
+            f"重述口径（{made_on}）：含截至本次导出的本期全部过账，包括更正。",
+        )
+    zone = timezone.get_default_timezone_name()
+    return (
+        f"As reported on {as_reported_on}: only the postings made by the end of that day ({zone}), "
+        "as an export made that day showed; later corrections are left out.",
+        f"按 {as_reported_on} 报告口径：仅含当日（{zone}）结束前已过账的分录，与当日的导出相同；其后的更正不计入。",
+    )
+
+
+def file_stem(period: Period, as_reported_on: date | None, *, made_on: date) -> str:
+    """`reductions-2026-Q2-as-reported-2026-07-05` or `reductions-2026-Q2-as-restated-2026-12-01`."""
+    if as_reported_on is None:
+        return f"reductions-{period.label}-as-restated-{made_on.isoformat()}"
+    return f"reductions-{period.label}-as-reported-{as_reported_on.isoformat()}"
+
+
+def reduction_rows(
+    period: Period, line_ids: list[int] | None = None, *, as_reported_on: date | None = None
+) -> Iterator[ExportRow]:
     """Net grams (recorded minus reversed) and records by line, behaviour and GHG category, from
-    the general ledger's postings of the period (a few per line, behaviour and day)."""
-    sums = ledger_selectors.issued_sums(start=period.start, end=period.end, line_ids=line_ids)
+    the general ledger's postings of the period (a few per line, behaviour and day); as reported
+    on a day, from those posted by its end."""
+    sums = _issued_sums(period, line_ids, as_reported_on)
     lines = {line.pk: line for line in ledger_selectors.business_lines()}
     totals: dict[tuple[int, str, str], list[int]] = {}
     for row in sums:
@@ -193,12 +236,15 @@ def reduction_rows(period: Period, line_ids: list[int] | None = None) -> Iterato
     yield from rows
 
 
-def factor_rows_used(period: Period, line_ids: list[int] | None = None) -> Iterator[FactorRowUsed]:
+def factor_rows_used(
+    period: Period, line_ids: list[int] | None = None, *, as_reported_on: date | None = None
+) -> Iterator[FactorRowUsed]:
     """Every factor row the period's records were computed with, and how many records: read
     from the postings' quantification bases. A record counts once, when it is recorded (a later
-    reversal leaves the factor row used)."""
+    reversal leaves the factor row used). As reported on a day, only that day's postings are
+    read; their bases and factor rows are never changed, so the sheet is the one of that day."""
     records_by_basis: dict[int, int] = {}
-    for row in ledger_selectors.issued_sums(start=period.start, end=period.end, line_ids=line_ids):
+    for row in _issued_sums(period, line_ids, as_reported_on):
         if row.basis_id is not None and row.entry_kind == EntryKind.BEHAVIOUR_RECORD:
             records_by_basis[row.basis_id] = records_by_basis.get(row.basis_id, 0) + row.entries
     records_by_factor: dict[int, int] = {}
@@ -277,15 +323,19 @@ FACTOR_HEADERS = [
 ]
 
 
-def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase) -> None:
+def write_csv(
+    period: Period, line_ids: list[int] | None, output: io.TextIOBase, *, as_reported_on: date | None = None
+) -> None:
     writer = csv.writer(output)
 
     def write(row: list[Any]) -> None:
         writer.writerow(safe_row(row))
 
-    write([f"Reductions {period.label} ({period.start} to {period.end})"])
+    # The title row says which figures these are; the headers stay on the second row.
+    knowledge = knowledge_statement(as_reported_on, made_on=timezone.localdate())
+    write([f"Reductions {period.label} ({period.start} to {period.end})", *knowledge])
     write(HEADERS)
-    rows = list(reduction_rows(period, line_ids))
+    rows = list(reduction_rows(period, line_ids, as_reported_on=as_reported_on))
     for section in ("operational", "ecosystem"):
         for row in (r for r in rows if r.section == section):
             write(
@@ -322,7 +372,7 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
         )
     write([])
     write(["methodology: factor rows used", *FACTOR_HEADERS[1:]])
-    for factor in factor_rows_used(period, line_ids):
+    for factor in factor_rows_used(period, line_ids, as_reported_on=as_reported_on):
         write(
             [
                 factor.activity,
@@ -346,10 +396,16 @@ def write_csv(period: Period, line_ids: list[int] | None, output: io.TextIOBase)
 
 
 def write_xlsx(
-    period: Period, line_ids: list[int] | None, path: Path, progress: Callable[[str], None] | None = None
+    period: Period,
+    line_ids: list[int] | None,
+    path: Path,
+    progress: Callable[[str], None] | None = None,
+    *,
+    as_reported_on: date | None = None,
 ) -> None:
     """A write-only workbook: rows go to disk as they are written, memory stays flat."""
     report = progress or (lambda _step: None)
+    knowledge = knowledge_statement(as_reported_on, made_on=timezone.localdate())
     workbook = Workbook(write_only=True)
 
     def append(sheet: Any, row: list[Any]) -> None:
@@ -366,12 +422,12 @@ def write_xlsx(
         sheet.append(cells)
 
     report("totals by line, behaviour and GHG category")
-    rows = list(reduction_rows(period, line_ids))
+    rows = list(reduction_rows(period, line_ids, as_reported_on=as_reported_on))
     section_totals = totals(rows)
     section_claims = claim_totals(rows)
     for section, title in (("operational", "Operational"), ("ecosystem", "Ecosystem (Scope 3+)")):
         sheet = workbook.create_sheet(title)
-        append(sheet, [f"{title} reductions, {period.label} ({period.start} to {period.end})"])
+        append(sheet, [f"{title} reductions, {period.label} ({period.start} to {period.end})", *knowledge])
         header(sheet, HEADERS[1:])
         for row in (r for r in rows if r.section == section):
             append(
@@ -418,7 +474,7 @@ def write_xlsx(
     report("methodology: every factor row used")
     methodology = workbook.create_sheet("Methodology")
     header(methodology, FACTOR_HEADERS)
-    for factor in factor_rows_used(period, line_ids):
+    for factor in factor_rows_used(period, line_ids, as_reported_on=as_reported_on):
         append(
             methodology,
             [
@@ -440,6 +496,7 @@ def write_xlsx(
     about = workbook.create_sheet("About")
     for line in (
         f"Period: {period.label} ({period.start} to {period.end})",
+        *knowledge,
         f"Generated: {timezone.localtime():%Y-%m-%d %H:%M %Z}",
         "Source: the group ledger's postings of recorded actions (issued minus reversed), in grams of CO2e.",
         CLAIM_NOTE,
@@ -451,8 +508,8 @@ def write_xlsx(
     workbook.save(path)
 
 
-def xlsx_file(period: Period, line_ids: list[int] | None) -> Path:
+def xlsx_file(period: Period, line_ids: list[int] | None, *, as_reported_on: date | None = None) -> Path:
     handle = tempfile.NamedTemporaryFile(prefix=f"reductions-{period.label}-", suffix=".xlsx", delete=False)  # noqa: SIM115
     handle.close()
-    write_xlsx(period, line_ids, Path(handle.name))
+    write_xlsx(period, line_ids, Path(handle.name), as_reported_on=as_reported_on)
     return Path(handle.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 from django import forms
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from behaviours.staff_forms import PeriodForm, period_heading
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import Audience, StaffRoleKind
 from carbon_accounts.roles import Access, staff_page
+from config.form_fields import PlainDateField
 from rewards import selectors as rewards_selectors
 
 
@@ -32,12 +34,34 @@ class ExportForm(forms.Form):
         label=_("Period"), help_text=_("2026-Q2, 2026-05, 2026 or 2026-03-05..2026-04-10"), max_length=22
     )
     format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
+    as_reported_on = PlainDateField(
+        label=_("As reported on"),
+        required=False,
+        help_text=_(
+            "Blank: as restated, every posting up to now, corrections included. A day: only what "
+            "had been posted by the end of that day, as an export made then showed."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The date picker offers no day after today; the check below still refuses one typed in.
+        self.fields["as_reported_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
     def clean_period(self) -> reports.Period:
         try:
             return reports.parse_period(self.cleaned_data["period"])
         except reports.PeriodError as error:
             raise forms.ValidationError(str(error)) from None
+
+    def clean_as_reported_on(self) -> date | None:
+        day: date | None = self.cleaned_data["as_reported_on"]
+        if day is not None:
+            try:
+                ledger_selectors.check_reported_on(day, today=timezone.localdate())
+            except ledger_selectors.ReportedOnError as error:
+                raise forms.ValidationError(str(error)) from None
+        return day
 
 
 # Up to about two months a chart has a bar per day; beyond, a bar per month.
@@ -141,20 +165,22 @@ def export(request: HttpRequest) -> HttpResponse | FileResponse:
     if not form.is_valid():
         return render(request, "behaviours/staff/export_error.html", {"form": form}, status=400)
     period: reports.Period = form.cleaned_data["period"]
+    as_reported_on: date | None = form.cleaned_data["as_reported_on"]
     line_ids = None if access.line_ids is None else sorted(access.line_ids)
+    stem = reports.file_stem(period, as_reported_on, made_on=timezone.localdate())
     if form.cleaned_data["format"] == "csv":
         buffer = StringIO()
-        reports.write_csv(period, line_ids, buffer)
+        reports.write_csv(period, line_ids, buffer, as_reported_on=as_reported_on)
         response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="reductions-{period.label}.csv"'
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
         return response
-    path = reports.xlsx_file(period, line_ids)
+    path = reports.xlsx_file(period, line_ids, as_reported_on=as_reported_on)
     handle = path.open("rb")
     path.unlink()  # the open handle keeps the data until the response is sent
     return FileResponse(
         handle,
         as_attachment=True,
-        filename=f"reductions-{period.label}.xlsx",
+        filename=f"{stem}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 

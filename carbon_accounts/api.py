@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -126,10 +127,20 @@ class TotalsQuery(StrictSerializer):
     start = StrictDateField(required=False)
     end = StrictDateField(required=False)
     unit = serializers.ChoiceField(choices=["gCO2e", "points"], required=False)
+    as_reported_on = StrictDateField(
+        required=False,
+        help_text="Only the postings written by the end of this day (Asia/Shanghai): the totals as "
+        "they were reported that day. Left out: as restated, every posting up to now.",
+    )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise serializers.ValidationError({"end": ["The end is before the start."]})
+        if data.get("as_reported_on") is not None:
+            try:
+                selectors.check_reported_on(data["as_reported_on"], today=timezone.localdate())
+            except selectors.ReportedOnError as error:
+                raise serializers.ValidationError({"as_reported_on": [str(error)]}) from None
         return data
 
 
@@ -149,6 +160,9 @@ def _totals(query: dict[str, Any], line_ids: list[int] | None, by_line: bool = T
         line_ids=line_ids,
         by_line=by_line,
         unit=query.get("unit"),
+        posted_before=None
+        if query.get("as_reported_on") is None
+        else selectors.known_before(query["as_reported_on"]),
     )
     return [
         {

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from carbon_accounts.models import (
     Account,
@@ -357,6 +359,33 @@ def _account_label(account: Account) -> str:
 # The entries that issue reductions and points, and take them back.
 ISSUING_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL)
 
+# Figures "as reported on" a day read the postings written by its end. A day before this year is
+# a typing slip (0001-01-01), whose end may not even exist in UTC.
+EARLIEST_REPORTED_YEAR = 2000
+
+
+class ReportedOnError(ValueError):
+    pass
+
+
+def check_reported_on(day: date, *, today: date) -> None:
+    """A day "as reported on" has passed or is today: nothing is known of a later one."""
+    if day > today:
+        raise ReportedOnError(
+            gettext("%(day)s has not come yet: choose today or an earlier day.") % {"day": day.isoformat()}
+        )
+    if day.year < EARLIEST_REPORTED_YEAR:
+        raise ReportedOnError(
+            gettext("Choose a day from the year %(first)s on.") % {"first": EARLIEST_REPORTED_YEAR}
+        )
+
+
+def known_before(as_reported_on: date) -> datetime:
+    """The first moment after the day ends in the platform's time zone (Asia/Shanghai unless
+    configured), which is the day people and the office call it."""
+    following = datetime.combine(as_reported_on + timedelta(days=1), time.min)
+    return timezone.make_aware(following, timezone.get_default_timezone())
+
 
 def issued_totals(
     *,
@@ -366,11 +395,13 @@ def issued_totals(
     line_ids: list[int] | None = None,
     by_line: bool = True,
     unit: str | None = None,
+    posted_before: datetime | None = None,
 ) -> list[TotalRow]:
     """Net amounts issued (recorded minus reversed) by line, unit, period and GHG category,
     summed from the general ledger's postings (a few per line and day, never the records).
 
-    With by_line=False the same figures for the whole group. Redemptions, donations and expiry
+    With by_line=False the same figures for the whole group; with `posted_before`, only from the
+    postings written before that moment (what the ledger held then). Redemptions, donations and expiry
     move points from people to the line's sinks; they are not issuance and do not count here.
     Points are reported outside any GHG category ("none"), as they always were.
     """
@@ -390,6 +421,9 @@ def issued_totals(
     if unit is not None:
         conditions.append("m.unit = %(unit)s")
         parameters["unit"] = unit
+    if posted_before is not None:
+        conditions.append("p.created_at < %(posted_before)s")
+        parameters["posted_before"] = posted_before
     line_column = "l.code" if by_line else "NULL"
     line_join = "JOIN carbon_accounts_businessline l ON l.id = p.line_id" if by_line else ""
     with connection.cursor() as cursor:
@@ -423,13 +457,18 @@ class IssuedSum:
     fileable: bool = False
 
 
-def issued_sums(*, start: date, end: date, line_ids: list[int] | None = None) -> list[IssuedSum]:
+def issued_sums(
+    *, start: date, end: date, line_ids: list[int] | None = None, posted_before: datetime | None = None
+) -> list[IssuedSum]:
     """Postings of records and reversals between two days (both included), summed by line,
     kind, behaviour, basis, GHG category, claim basis and fileability: what the export and its
-    methodology sheet read."""
+    methodology sheet read. With `posted_before`, only the postings written before that moment:
+    postings are append-only, so this is exactly what the ledger held then."""
     postings = Posting.objects.filter(entry_kind__in=ISSUING_KINDS, period_date__range=(start, end))
     if line_ids is not None:
         postings = postings.filter(line_id__in=line_ids)
+    if posted_before is not None:
+        postings = postings.filter(created_at__lt=posted_before)
     rows = (
         postings.values_list(
             "line_id", "entry_kind", "behaviour_code", "basis_id", "ghg_category", "claim_basis", "fileable"

@@ -254,9 +254,17 @@ def office(reference, make_staff) -> Client:  # type: ignore[no-untyped-def]
 
 
 @EXAMPLES
-@given(period=PERIODS, export_format=st.one_of(st.sampled_from(["csv", "xlsx"]), TEXT))
-def test_the_export_form(office: Client, period: str, export_format: str) -> None:
-    response = office.get("/staff/export", {"period": period, "format": export_format}, secure=True)
+@given(
+    period=PERIODS,
+    export_format=st.one_of(st.sampled_from(["csv", "xlsx"]), TEXT),
+    as_reported_on=st.one_of(st.just(""), DATES),
+)
+def test_the_export_form(office: Client, period: str, export_format: str, as_reported_on: str) -> None:
+    response = office.get(
+        "/staff/export",
+        {"period": period, "format": export_format, "as_reported_on": as_reported_on},
+        secure=True,
+    )
     answered(response)
     if response.status_code == 200:
         assert re.fullmatch(

@@ -132,7 +132,9 @@ def test_a_custom_period_can_be_exported(office: Client, this_year) -> None:  # 
     today = timezone.localdate().isoformat()
     response = office.get("/staff/export", {"period": f"{today}..{today}", "format": "csv"}, secure=True)
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="reductions-{today}..{today}.csv"'
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="reductions-{today}..{today}-as-restated-{today}.csv"'
+    )
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {row[0]: int(row[7]) for row in rows if row and row[0].endswith(" total")} == {
         "operational total": 1349,

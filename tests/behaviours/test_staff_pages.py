@@ -113,7 +113,9 @@ def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make
     sign_in_staff(client, make_staff("sustainability_office"))
     response = client.get("/staff/export", {"period": QUARTER, "format": "xlsx"}, secure=True)
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="reductions-{QUARTER}.xlsx"'
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="reductions-{QUARTER}-as-restated-{TODAY().isoformat()}.xlsx"'
+    )
     workbook = load_workbook(io.BytesIO(response.getvalue()), read_only=True)
     assert workbook.sheetnames == [
         "Operational",
