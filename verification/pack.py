@@ -421,11 +421,24 @@ def _about(
     ]
 
 
-def evidence_pack(*, line: BusinessLine, period: Period, size: int, seed: int, line_ids: list[int]) -> bytes:
-    """The zip for a sample of `line` in `period`, and the period's totals of `line_ids`."""
-    drawn = records.sample_records(line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size)
+def evidence_pack(
+    *,
+    line: BusinessLine,
+    period: Period,
+    size: int,
+    seed: int,
+    line_ids: list[int],
+    record_filter: records.RecordFilter = records.EVERY_RECORD,
+) -> bytes:
+    """The zip for a sample of `line` in `period` (narrowed as the page was), and the period's
+    totals of `line_ids`."""
+    drawn = records.sample_records(
+        line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size, record_filter=record_filter
+    )
     traces = trace_records(drawn)
-    population = records.sampling_population_size(line_id=line.pk, start=period.start, end=period.end)
+    population = records.sampling_population_size(
+        line_id=line.pk, start=period.start, end=period.end, record_filter=record_filter
+    )
     sheets = [
         _sample_sheet(traces),
         _factor_sheet(traces),
@@ -435,6 +448,17 @@ def evidence_pack(*, line: BusinessLine, period: Period, size: int, seed: int, l
         _totals_sheet(period, line_ids),
     ]
     about = _about(line=line, period=period, size=size, seed=seed, drawn=len(traces), population=population)
+    narrowed = [
+        f"{name}: {value}"
+        for name, value in (
+            ("Behaviour", record_filter.behaviour_code),
+            ("GHG category", record_filter.ghg_category),
+            ("Claim", record_filter.claim),
+        )
+        if value
+    ]
+    if narrowed:
+        about[5:5] = [f"Narrowed to {'; '.join(narrowed)}"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 
