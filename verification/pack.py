@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -331,6 +333,7 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
                     (Decimal(row.amount) / 1_000_000).quantize(MICRO),
                     fileable,
                     self_declared,
+                    _figure_path(line.code, row.period.strftime("%Y-%m"), row.ghg_category),
                 ]
             )
         grams = sum(row.amount for row in part)
@@ -343,6 +346,7 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
                 grams,
                 (Decimal(grams) / 1_000_000).quantize(MICRO),
                 *section_claims,
+                "",
             ]
         )
     return Sheet(
@@ -357,9 +361,15 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
             "reduction (t CO2e)",
             "fileable (g CO2e)",
             "self-declared (g CO2e)",
+            "verification",
         ],
         rows,
     )
+
+
+def _figure_path(line_code: str, month: str, category: str) -> str:
+    """The verifier's page for one figure of the totals: its records, read again and sampled."""
+    return f"{reverse('verification_sample')}?{urlencode({'line': line_code, 'period': month, 'category': category})}"
 
 
 def _csv(sheet: Sheet) -> bytes:
@@ -413,7 +423,8 @@ def _about(
         "quantity and the occupants. The stored grams must equal the recomputation in every row.",
         "ledger_movements.csv lists the group-ledger movements each record caused; filings.csv the filings",
         "that carried its grams to an exchange, with the certificate's serial block once certified.",
-        "period_totals.csv is the ledger's net reductions of the period by business line, month and GHG category;",
+        "period_totals.csv is the ledger's net reductions of the period by business line, month and GHG category",
+        "(its verification column: the page that reads each figure again from its records);",
         "ecosystem (customer, Scope 3+) reductions are never part of the operational total.",
         "Its fileable and self-declared columns are reported apart: self-declared grams are never filed.",
         "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -221,3 +222,34 @@ def test_the_verifier_cannot_write_through_the_new_pages(bank_month, make_staff)
             assert response.status_code == 403, (method, path)
     assert (Posting.objects.count(), FilingBatch.objects.count(), BehaviourRecord.objects.count()) == before
     assert FilingBatch.objects.get(pk=bank_month["batch"].pk).state == BatchState.CERTIFIED
+
+
+def test_the_evidence_pack_keeps_the_keys_and_its_totals_name_their_pages(bank_month, make_staff) -> None:  # type: ignore[no-untyped-def]
+    verifier = signed_in(make_staff("verifier"))
+    query = {
+        "line": "bank",
+        "period": MONTH,
+        "behaviour": "green_travel_metro",
+        "claim": "fileable",
+        "seed": "4",
+    }
+    response = verifier.get("/verify/evidence-pack", query, secure=True)
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+
+    def sheet(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8-sig"))))
+
+    sample = sheet("sample_records.csv")
+    assert {int(row["record"]) for row in sample} == {
+        ride.pk for ride in bank_month["rides"] if ride.fileable
+    }
+    assert {row["behaviour"] for row in sample} == {"green_travel_metro"}
+    readme = archive.read("README.txt").decode()
+    assert "Narrowed to Behaviour: green_travel_metro; Claim: fileable" in readme
+    assert "Sample: 4 of 4 records" in readme
+    # Each line's month and category in the totals names the page that reads it again.
+    for row in (r for r in sheet("period_totals.csv") if r["business line"]):
+        page = get(verifier, f"{row['verification']}&seed=1")
+        assert figure(page, "reduction") == (int(row["reduction (g CO2e)"]),) * 2 + (True,)
+        assert figure(page, "fileable") == (int(row["fileable (g CO2e)"]),) * 2 + (True,)
