@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
 
 from behaviours import reports
 from behaviours import selectors as records
@@ -51,9 +51,9 @@ def figures(*, line: BusinessLine, period: reports.Period, record_filter: record
     )
     return Figures(
         checks=[
-            FigureCheck("reduction", str(_("Reduction (g CO2e)")), ledger[0], found.grams),
-            FigureCheck("fileable", str(_("Fileable (g CO2e)")), ledger[1], found.fileable_g),
-            FigureCheck("self_declared", str(_("Self-declared (g CO2e)")), ledger[2], found.self_declared_g),
+            FigureCheck("reduction", gettext("Reduction (g CO2e)"), ledger[0], found.grams),
+            FigureCheck("fileable", gettext("Fileable (g CO2e)"), ledger[1], found.fileable_g),
+            FigureCheck("self_declared", gettext("Self-declared (g CO2e)"), ledger[2], found.self_declared_g),
         ],
         records=found.records,
     )

@@ -1,5 +1,6 @@
-"""The verifier's pages: draw a reproducible sample, walk a record to its evidence and its
-certificate, download the evidence pack. Every page reads; none writes."""
+"""The verifier's pages: draw a reproducible sample (narrowed to a row of the export if asked,
+with that row's figures read again from its records), walk a record to its evidence, its posting
+and its filing batch's certificate, download the evidence pack. Every page reads; none writes."""
 
 from __future__ import annotations
 
