@@ -30,7 +30,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -307,6 +309,22 @@ HEADERS = [
     "fileable (g CO2e)",
     "self-declared (g CO2e)",
 ]
+# The last column of a row: the verifier's page narrowed to the row's keys, which shows the same
+# figures read again from the records and samples the records that make them.
+TRACE_HEADER = "verification"
+TRACE_NOTE = (
+    "verification: the path, on this platform, of the verifier's page for the row: its records, "
+    "their evidence, factor rows, ledger postings and certificates."
+)
+
+
+def trace_path(period: Period, row: ExportRow) -> str:
+    query = urlencode(
+        {"line": row.line, "period": period.label, "behaviour": row.behaviour, "category": row.ghg_category}
+    )
+    return f"{reverse('verification_sample')}?{query}"
+
+
 FACTOR_HEADERS = [
     "activity",
     "region",
@@ -334,7 +352,7 @@ def write_csv(
     # The title row says which figures these are; the headers stay on the second row.
     knowledge = knowledge_statement(as_reported_on, made_on=timezone.localdate())
     write([f"Reductions {period.label} ({period.start} to {period.end})", *knowledge])
-    write(HEADERS)
+    write([*HEADERS, TRACE_HEADER])
     rows = list(reduction_rows(period, line_ids, as_reported_on=as_reported_on))
     for section in ("operational", "ecosystem"):
         for row in (r for r in rows if r.section == section):
@@ -351,6 +369,7 @@ def write_csv(
                     row.reduction_t.quantize(MICRO),
                     row.fileable_g,
                     row.self_declared_g,
+                    trace_path(period, row),
                 ]
             )
         total = totals(rows)[section]
@@ -392,6 +411,7 @@ def write_csv(
     write([])
     write(["Ecosystem (customer, Scope 3+) reductions are never included in the operational total."])
     write([CLAIM_NOTE])
+    write([TRACE_NOTE])
     write([OGL_NOTICE])
 
 
@@ -428,7 +448,7 @@ def write_xlsx(
     for section, title in (("operational", "Operational"), ("ecosystem", "Ecosystem (Scope 3+)")):
         sheet = workbook.create_sheet(title)
         append(sheet, [f"{title} reductions, {period.label} ({period.start} to {period.end})", *knowledge])
-        header(sheet, HEADERS[1:])
+        header(sheet, [*HEADERS[1:], TRACE_HEADER])
         for row in (r for r in rows if r.section == section):
             append(
                 sheet,
@@ -443,6 +463,7 @@ def write_xlsx(
                     float(row.reduction_t),
                     row.fileable_g,
                     row.self_declared_g,
+                    trace_path(period, row),
                 ],
             )
         total = section_totals[section]
@@ -500,6 +521,7 @@ def write_xlsx(
         f"Generated: {timezone.localtime():%Y-%m-%d %H:%M %Z}",
         "Source: the group ledger's postings of recorded actions (issued minus reversed), in grams of CO2e.",
         CLAIM_NOTE,
+        TRACE_NOTE,
         "Recompute any record: manage.py quantify BEHAVIOUR QUANTITY --region R --date D",
         OGL_NOTICE,
     ):

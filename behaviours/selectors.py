@@ -23,6 +23,7 @@ from behaviours.models import (
     PartnerClaim,
     PartnerClaimImport,
     QuantificationBasis,
+    RecordReversal,
     RecordStatus,
     Region,
 )
@@ -481,22 +482,96 @@ def records_for_verification(*, record_ids: list[int]) -> list[BehaviourRecord]:
     )
 
 
-def _sampling_population(*, line_id: int, start: date, end: date) -> QuerySet[BehaviourRecord]:
+# What a verifier may narrow a sample to: the keys of a row of the export (behaviour, GHG
+# category) and which of its claim figures (fileable, self-declared) they are checking.
+CLAIM_FILEABLE = "fileable"
+CLAIM_SELF_DECLARED = "self_declared"
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    behaviour_code: str = ""  # "" for every behaviour
+    ghg_category: str = ""  # "" for every category
+    claim: str = ""  # "", CLAIM_FILEABLE or CLAIM_SELF_DECLARED
+
+
+EVERY_RECORD = RecordFilter()
+
+
+@dataclass(frozen=True)
+class PopulationGrams:
+    """The grams of a sampling population, split as the export splits a row's figure."""
+
+    records: int
+    grams: int
+    fileable_g: int
+    self_declared_g: int
+
+
+def _sampling_population(
+    *, line_id: int, start: date, end: date, record_filter: RecordFilter = EVERY_RECORD
+) -> QuerySet[BehaviourRecord]:
     """The records behind a line's reductions of a period: accepted, with grams."""
-    return BehaviourRecord.objects.filter(
+    population = BehaviourRecord.objects.filter(
         line_id=line_id,
         occurred_on__gte=start,
         occurred_on__lte=end,
         status=RecordStatus.ACCEPTED,
         reduction_g__gt=0,
     )
+    if record_filter.behaviour_code:
+        population = population.filter(behaviour_id=record_filter.behaviour_code)
+    if record_filter.ghg_category:
+        population = population.filter(ghg_category=record_filter.ghg_category)
+    if record_filter.claim == CLAIM_FILEABLE:
+        population = population.filter(fileable=True)
+    elif record_filter.claim == CLAIM_SELF_DECLARED:
+        population = population.filter(fileable=False, claim_basis=ClaimBasis.SELF_DECLARED)
+    return population
 
 
-def sampling_population_size(*, line_id: int, start: date, end: date) -> int:
-    return _sampling_population(line_id=line_id, start=start, end=end).count()
+def sampling_population_size(
+    *, line_id: int, start: date, end: date, record_filter: RecordFilter = EVERY_RECORD
+) -> int:
+    return _sampling_population(line_id=line_id, start=start, end=end, record_filter=record_filter).count()
 
 
-def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int) -> list[BehaviourRecord]:
+def sampling_population_grams(
+    *, line_id: int, start: date, end: date, record_filter: RecordFilter = EVERY_RECORD
+) -> PopulationGrams:
+    """The population's grams read from the records themselves, a second path to the figure the
+    export reads from the ledger's postings (the claim filter is left out: both splits are given)."""
+    from django.db.models import Count, Q, Sum
+
+    population = _sampling_population(
+        line_id=line_id,
+        start=start,
+        end=end,
+        record_filter=RecordFilter(record_filter.behaviour_code, record_filter.ghg_category),
+    )
+    sums = population.aggregate(
+        records=Count("id"),
+        grams=Sum("reduction_g"),
+        fileable_g=Sum("reduction_g", filter=Q(fileable=True)),
+        self_declared_g=Sum("reduction_g", filter=Q(fileable=False, claim_basis=ClaimBasis.SELF_DECLARED)),
+    )
+    return PopulationGrams(
+        int(sums["records"]),
+        int(sums["grams"] or 0),
+        int(sums["fileable_g"] or 0),
+        int(sums["self_declared_g"] or 0),
+    )
+
+
+def sample_records(
+    *,
+    line_id: int,
+    start: date,
+    end: date,
+    seed: int,
+    size: int,
+    record_filter: RecordFilter = EVERY_RECORD,
+) -> list[BehaviourRecord]:
     """A reproducible random sample: each record is ranked by md5("<seed>:<record id>") and the
     lowest `size` are taken. Anyone holding the population's ids can redraw it without us."""
     from django.db.models import CharField, Value
@@ -504,10 +579,51 @@ def sample_records(*, line_id: int, start: date, end: date, seed: int, size: int
 
     draw = MD5(Concat(Value(f"{seed}:"), Cast("id", output_field=CharField()), output_field=CharField()))
     return list(
-        _sampling_population(line_id=line_id, start=start, end=end)
+        _sampling_population(line_id=line_id, start=start, end=end, record_filter=record_filter)
         .select_related(*_VERIFIED_WITH)
         .annotate(draw=draw)
         .order_by("draw", "id")[:size]
+    )
+
+
+def reversal_of(*, record_id: int) -> RecordReversal | None:
+    return RecordReversal.objects.filter(record_id=record_id).first()
+
+
+def ghg_categories() -> list[str]:
+    """The GHG categories the catalogue's behaviours report under."""
+    return list(Behaviour.objects.order_by("ghg_category").values_list("ghg_category", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class PostingEntries:
+    """The entries one posting sums: the first of them to show, and all of them counted."""
+
+    records: list[BehaviourRecord]
+    reversals: list[RecordReversal]
+    count: int
+    grams: int
+    points: int
+
+
+def entries_of_posting(*, posting_id: int, limit: int) -> PostingEntries:
+    """The records (or reversals) naming a posting: summed in full, the first `limit` listed."""
+    from django.db.models import Count, Sum
+
+    records = BehaviourRecord.objects.filter(posting_id=posting_id)
+    reversals = RecordReversal.objects.filter(posting_id=posting_id)
+    count = grams = points = 0
+    for entries in (records, reversals):
+        sums = entries.aggregate(count=Count("id"), grams=Sum("reduction_g"), points=Sum("points"))
+        count += int(sums["count"])
+        grams += int(sums["grams"] or 0)
+        points += int(sums["points"] or 0)
+    return PostingEntries(
+        records=list(records.select_related("behaviour").order_by("id")[:limit]),
+        reversals=list(reversals.select_related("record").order_by("id")[:limit]),
+        count=count,
+        grams=grams,
+        points=points,
     )
 
 

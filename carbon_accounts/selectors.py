@@ -630,6 +630,10 @@ def movements_of_postings(*, posting_ids: list[int]) -> dict[int, list[PostingMo
     return movements
 
 
+def posting(*, posting_id: int) -> Posting | None:
+    return Posting.objects.select_related("line").filter(pk=posting_id).first()
+
+
 def sites(*, line_ids: list[int] | None = None) -> QuerySet[Site]:
     """The sites of the given lines (every line when None), with their accounts' balances."""
     found = Site.objects.select_related("account", "line").order_by("line_id", "code")

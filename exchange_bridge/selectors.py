@@ -7,7 +7,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from exchange_bridge.models import BatchState, FilingItem, Retirement
+from exchange_bridge.models import BatchState, FilingBatch, FilingItem, Retirement
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class RecordFiling:
     certificate_tonnes: int | None
     serial_start: str
     serial_end: str
+    batch_id: int = 0
 
     @property
     def certified(self) -> bool:
@@ -60,9 +61,33 @@ def filings_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFiling]
                 certificate_tonnes=batch.certificate_tonnes,
                 serial_start=batch.serial_start,
                 serial_end=batch.serial_end,
+                batch_id=batch.pk,
             )
         )
     return filings
+
+
+@dataclass(frozen=True)
+class BatchItems:
+    """A filing batch's items: the first of them to show, and all of them counted and summed."""
+
+    items: list[FilingItem]
+    count: int
+    grams: int
+
+
+def filing_batch(*, batch_id: int) -> FilingBatch | None:
+    return FilingBatch.objects.select_related("line").filter(pk=batch_id).first()
+
+
+def items_of_batch(*, batch_id: int, limit: int) -> BatchItems:
+    from django.db.models import Count, Sum
+
+    items = FilingItem.objects.filter(batch_id=batch_id)
+    sums = items.aggregate(count=Count("id"), grams=Sum("reduction_g"))
+    return BatchItems(
+        items=list(items.order_by("id")[:limit]), count=int(sums["count"]), grams=int(sums["grams"] or 0)
+    )
 
 
 def filings_of_record(*, record_id: int) -> list[RecordFiling]:

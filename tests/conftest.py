@@ -138,6 +138,60 @@ def memo(
     )
 
 
+def metro_rides(
+    record: Any, make_person: Any, count: int, *, first_km: int, every_other_on_the_web: bool
+) -> list[Any]:
+    """Metro rides in Shenzhen of the bank line today, each of its own person, the n-th of
+    first_km + n km: from the line's system with a transit-card id (SZT-000n), or every other
+    one declared on the web without evidence."""
+    rides = []
+    for number in range(count):
+        web = every_other_on_the_web and number % 2 == 1
+        rides.append(
+            record(
+                "green_travel_metro",
+                str(first_km + number),
+                line="bank",
+                person=make_person("bank"),
+                region="CN-SZ",
+                source="web" if web else "api:bank",
+                evidence_id="" if web else f"SZT-{number:04d}",
+            ).record
+        )
+    return rides
+
+
+def certified_alone(record: Any, *, batch_ref: str, serial: str, filing_id: str = "SEEE-F-1") -> Any:
+    """A certified filing batch of the exchange holding one record: one tonne, one serial."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange_bridge.models import BatchState, FilingBatch, FilingItem, ItemStatus
+
+    today = timezone.localdate()
+    batch = FilingBatch.objects.create(
+        line_id=record.line_id,
+        exchange="seee",
+        member_id=f"PA-{record.line.code.upper()}",
+        batch_ref=batch_ref,
+        period_start=today - timedelta(days=1),
+        period_end=today,
+        state=BatchState.CERTIFIED,
+        filing_id=filing_id,
+        item_count=1,
+        total_g=record.reduction_g,
+        accepted_g=record.reduction_g,
+        certificate_tonnes=1,
+        serial_start=serial,
+        serial_end=serial,
+    )
+    FilingItem.objects.create(
+        batch=batch, record=record, item_ref="item-1", reduction_g=record.reduction_g, status=ItemStatus.FILED
+    )
+    return batch
+
+
 @pytest.fixture
 def reference(lines: dict[str, BusinessLine]) -> dict[str, BusinessLine]:
     """Reference data loaded, the demo lines open, their default points rules set."""

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from behaviours import selectors as records
 from behaviours.reports import Period, PeriodError, parse_period
 from carbon_accounts.models import BusinessLine
 from config.form_fields import PlainIntegerField
@@ -43,11 +44,36 @@ class SampleForm(forms.Form):
         ),
     )
 
+    # The keys of a row of the export, so a figure there is the figure here.
+    behaviour = forms.ChoiceField(label=_("Behaviour"), required=False)
+    category = forms.ChoiceField(label=_("GHG category"), required=False)
+    claim = forms.ChoiceField(
+        label=_("Claim"),
+        required=False,
+        choices=[
+            ("", _("Every claim")),
+            (records.CLAIM_FILEABLE, _("Fileable")),
+            (records.CLAIM_SELF_DECLARED, _("Self-declared")),
+        ],
+    )
+
     def __init__(self, *args: Any, lines: list[BusinessLine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         line_field = self.fields["line"]
         assert isinstance(line_field, forms.ModelChoiceField)
         line_field.queryset = BusinessLine.objects.filter(pk__in=[line.pk for line in lines]).order_by("id")
+        english = (get_language() or "").startswith("en")
+        behaviour_field = self.fields["behaviour"]
+        assert isinstance(behaviour_field, forms.ChoiceField)
+        behaviour_field.choices = [("", _("Every behaviour"))] + [
+            (behaviour.code, f"{behaviour.name_en if english else behaviour.name_zh} ({behaviour.code})")
+            for behaviour in records.catalogue()
+        ]
+        category_field = self.fields["category"]
+        assert isinstance(category_field, forms.ChoiceField)
+        category_field.choices = [("", _("Every category"))] + [
+            (category, category) for category in records.ghg_categories()
+        ]
 
     def clean_period(self) -> Period:
         try:
@@ -57,3 +83,9 @@ class SampleForm(forms.Form):
 
     def clean_size(self) -> int:
         return self.cleaned_data["size"] or DEFAULT_SIZE
+
+    def record_filter(self) -> records.RecordFilter:
+        data = self.cleaned_data
+        return records.RecordFilter(
+            data.get("behaviour", ""), data.get("category", ""), data.get("claim", "")
+        )

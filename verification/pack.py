@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -331,6 +333,7 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
                     (Decimal(row.amount) / 1_000_000).quantize(MICRO),
                     fileable,
                     self_declared,
+                    _figure_path(line.code, row.period.strftime("%Y-%m"), row.ghg_category),
                 ]
             )
         grams = sum(row.amount for row in part)
@@ -343,6 +346,7 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
                 grams,
                 (Decimal(grams) / 1_000_000).quantize(MICRO),
                 *section_claims,
+                "",
             ]
         )
     return Sheet(
@@ -357,9 +361,15 @@ def _totals_sheet(period: Period, line_ids: list[int]) -> Sheet:
             "reduction (t CO2e)",
             "fileable (g CO2e)",
             "self-declared (g CO2e)",
+            "verification",
         ],
         rows,
     )
+
+
+def _figure_path(line_code: str, month: str, category: str) -> str:
+    """The verifier's page for one figure of the totals: its records, read again and sampled."""
+    return f"{reverse('verification_sample')}?{urlencode({'line': line_code, 'period': month, 'category': category})}"
 
 
 def _csv(sheet: Sheet) -> bytes:
@@ -413,7 +423,8 @@ def _about(
         "quantity and the occupants. The stored grams must equal the recomputation in every row.",
         "ledger_movements.csv lists the group-ledger movements each record caused; filings.csv the filings",
         "that carried its grams to an exchange, with the certificate's serial block once certified.",
-        "period_totals.csv is the ledger's net reductions of the period by business line, month and GHG category;",
+        "period_totals.csv is the ledger's net reductions of the period by business line, month and GHG category",
+        "(its verification column: the page that reads each figure again from its records);",
         "ecosystem (customer, Scope 3+) reductions are never part of the operational total.",
         "Its fileable and self-declared columns are reported apart: self-declared grams are never filed.",
         "",
@@ -421,11 +432,24 @@ def _about(
     ]
 
 
-def evidence_pack(*, line: BusinessLine, period: Period, size: int, seed: int, line_ids: list[int]) -> bytes:
-    """The zip for a sample of `line` in `period`, and the period's totals of `line_ids`."""
-    drawn = records.sample_records(line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size)
+def evidence_pack(
+    *,
+    line: BusinessLine,
+    period: Period,
+    size: int,
+    seed: int,
+    line_ids: list[int],
+    record_filter: records.RecordFilter = records.EVERY_RECORD,
+) -> bytes:
+    """The zip for a sample of `line` in `period` (narrowed as the page was), and the period's
+    totals of `line_ids`."""
+    drawn = records.sample_records(
+        line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size, record_filter=record_filter
+    )
     traces = trace_records(drawn)
-    population = records.sampling_population_size(line_id=line.pk, start=period.start, end=period.end)
+    population = records.sampling_population_size(
+        line_id=line.pk, start=period.start, end=period.end, record_filter=record_filter
+    )
     sheets = [
         _sample_sheet(traces),
         _factor_sheet(traces),
@@ -435,6 +459,17 @@ def evidence_pack(*, line: BusinessLine, period: Period, size: int, seed: int, l
         _totals_sheet(period, line_ids),
     ]
     about = _about(line=line, period=period, size=size, seed=seed, drawn=len(traces), population=population)
+    narrowed = [
+        f"{name}: {value}"
+        for name, value in (
+            ("Behaviour", record_filter.behaviour_code),
+            ("GHG category", record_filter.ghg_category),
+            ("Claim", record_filter.claim),
+        )
+        if value
+    ]
+    if narrowed:
+        about[5:5] = [f"Narrowed to {'; '.join(narrowed)}"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 

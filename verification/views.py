@@ -1,5 +1,6 @@
-"""The verifier's pages: draw a reproducible sample, walk a record to its evidence and its
-certificate, download the evidence pack. Every page reads; none writes."""
+"""The verifier's pages: draw a reproducible sample (narrowed to a row of the export if asked,
+with that row's figures read again from its records), walk a record to its evidence, its posting
+and its filing batch's certificate, download the evidence pack. Every page reads; none writes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from behaviours.reports import Period
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.models import BusinessLine
 from carbon_accounts.roles import Access, staff_page
+from exchange_bridge import selectors as filings
 from verification import pack
+from verification.figures import figures
 from verification.forms import DEFAULT_SIZE, LARGEST_SEED, SampleForm
 from verification.trace import trace_record, trace_records
 
@@ -31,8 +34,19 @@ def _current_quarter() -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-def _sample_query(line: BusinessLine, period: Period, size: int, seed: int) -> str:
-    return urlencode({"line": line.code, "period": period.label, "size": str(size), "seed": str(seed)})
+FILTER_KEYS = ("behaviour", "category", "claim")
+# A posting or a filing batch may hold ten thousand entries: the page lists the first, sums all.
+LISTED_ENTRIES = 100
+
+
+def _sample_query(data: dict[str, Any], seed: int | None = None) -> str:
+    """The address of a sample: line, period, the export row's keys if narrowed, size and seed."""
+    query = {"line": data["line"].code, "period": data["period"].label}
+    query.update({key: data[key] for key in FILTER_KEYS if data.get(key)})
+    query["size"] = str(data["size"])
+    if seed is not None:
+        query["seed"] = str(seed)
+    return urlencode(query)
 
 
 @staff_page()
@@ -45,16 +59,19 @@ def sample(request: HttpRequest) -> HttpResponse:
     form = SampleForm(request.GET, lines=lines)
     if not form.is_valid():
         return render(request, "verification/sample.html", {"form": form}, status=400)
-    line: BusinessLine = form.cleaned_data["line"]
-    period: Period = form.cleaned_data["period"]
-    size: int = form.cleaned_data["size"]
-    seed: int | None = form.cleaned_data["seed"]
+    data = form.cleaned_data
+    line: BusinessLine = data["line"]
+    period: Period = data["period"]
+    size: int = data["size"]
+    seed: int | None = data["seed"]
     if seed is None:
         # The drawn seed goes into the address, so the page, a bookmark and the pack all name it.
         seed = secrets.randbelow(LARGEST_SEED + 1)
-        return redirect(f"{reverse('verification_sample')}?{_sample_query(line, period, size, seed)}")
-    query = _sample_query(line, period, size, seed)
-    drawn = records.sample_records(line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size)
+        return redirect(f"{reverse('verification_sample')}?{_sample_query(data, seed)}")
+    narrowed = form.record_filter()
+    drawn = records.sample_records(
+        line_id=line.pk, start=period.start, end=period.end, seed=seed, size=size, record_filter=narrowed
+    )
     context: dict[str, Any] = {
         "form": form,
         "drawn": True,
@@ -62,8 +79,13 @@ def sample(request: HttpRequest) -> HttpResponse:
         "period": period,
         "size": size,
         "seed": seed,
-        "query": query,
-        "population": records.sampling_population_size(line_id=line.pk, start=period.start, end=period.end),
+        "query": _sample_query(data, seed),
+        "redraw_query": _sample_query(data),
+        "narrowed": narrowed,
+        "figures": figures(line=line, period=period, record_filter=narrowed),
+        "population": records.sampling_population_size(
+            line_id=line.pk, start=period.start, end=period.end, record_filter=narrowed
+        ),
         "traces": trace_records(drawn),
     }
     return render(request, "verification/sample.html", context)
@@ -79,10 +101,48 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
     back = SampleForm(request.GET, lines=_visible_lines(access))
     sample_query = ""
     if back.is_valid() and back.cleaned_data["seed"] is not None:
-        data = back.cleaned_data
-        sample_query = _sample_query(data["line"], data["period"], data["size"], data["seed"])
+        sample_query = _sample_query(back.cleaned_data, back.cleaned_data["seed"])
+    reversal = records.reversal_of(record_id=record_id)
     return render(
-        request, "verification/record.html", {"trace": trace_record(found[0]), "sample_query": sample_query}
+        request,
+        "verification/record.html",
+        {
+            "trace": trace_record(found[0]),
+            "sample_query": sample_query,
+            "reversal_posting_id": reversal.posting_id if reversal is not None else None,
+        },
+    )
+
+
+@staff_page()
+def posting(request: HttpRequest, posting_id: int) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    found = ledger_selectors.posting(posting_id=posting_id)
+    if found is None or not access.sees_line(found.line_id):
+        raise Http404
+    movements = ledger_selectors.movements_of_postings(posting_ids=[found.pk]).get(found.pk, [])
+    entries = records.entries_of_posting(posting_id=found.pk, limit=LISTED_ENTRIES)
+    return render(
+        request,
+        "verification/posting.html",
+        {"posting": found, "movements": movements, "entries": entries, "listed": LISTED_ENTRIES},
+    )
+
+
+@staff_page()
+def filing_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
+    access: Access = request.staff_access  # type: ignore[attr-defined]
+    batch = filings.filing_batch(batch_id=batch_id)
+    if batch is None or not access.sees_line(batch.line_id):
+        raise Http404
+    return render(
+        request,
+        "verification/filing_batch.html",
+        {
+            "batch": batch,
+            "items": filings.items_of_batch(batch_id=batch.pk, limit=LISTED_ENTRIES),
+            "listed": LISTED_ENTRIES,
+        },
     )
 
 
@@ -102,6 +162,7 @@ def evidence_pack(request: HttpRequest) -> HttpResponse:
         size=data["size"],
         seed=data["seed"],
         line_ids=[line.pk for line in lines],
+        record_filter=form.record_filter(),
     )
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = (

@@ -105,6 +105,7 @@ def test_export_text_that_a_spreadsheet_would_run_is_quoted(client: Client, acti
         0.001349,
         0,  # fileable: a line system's records, but with no evidence
         0,  # self-declared
+        f"/verify/?line=-2%2B3&period={QUARTER}&behaviour=commute_metro&category=scope3_cat7_commuting",
     ) in operational
     assert not any(
         cell.data_type == "f" for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row

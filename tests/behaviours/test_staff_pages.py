@@ -143,6 +143,8 @@ def test_the_xlsx_export_totals_equal_the_ledgers(client: Client, activity, make
         0.001349,
         0,  # fileable: a line system's records, but with no evidence
         0,  # self-declared
+        # The verifier's page for the row: its records, their evidence and certificates.
+        f"/verify/?line=employees&period={QUARTER}&behaviour=commute_metro&category=scope3_cat7_commuting",
     ) in operational
     methodology = list(workbook["Methodology"].iter_rows(values_only=True))
     factor_rows = [row for row in methodology[1:] if len(row) > 1]

@@ -99,3 +99,18 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign In").click()
+
+
+def sign_in_staff_in_browser(page: Any, live_server: Any, user: Any) -> None:
+    """The browser takes the session of a staff member signed in with both factors."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.conftest import sign_in_staff
+
+    client = Client()
+    sign_in_staff(client, user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )

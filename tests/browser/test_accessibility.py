@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.conftest import sign_in_staff
+from tests.conftest import certified_alone, sign_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FAILING_IMPACTS = {"serious", "critical"}
@@ -68,6 +68,7 @@ def test_no_page_has_a_serious_accessibility_violation(
     held = record("commute_cycle", "30", person=employee, attributes={"duration_minutes": "20"}).record
     accepted = record("commute_metro", "10", region="GB", person=employee).record
     record("green_travel_metro", "10", region="CN-SZ")
+    batch = certified_alone(accepted, batch_ref="employees-seee-1", serial="SEEE-2026-000001")
     people_pages = [
         "/me/",
         "/me/commute/",
@@ -101,6 +102,10 @@ def test_no_page_has_a_serious_accessibility_violation(
         "/staff/changes/new/points-rule/?line=bank&behaviour=",
         f"/verify/?line=employees&period={accepted.occurred_on.year}&seed=1",
         f"/verify/records/{accepted.pk}/",
+        f"/verify/?line=employees&period={accepted.occurred_on.year}&behaviour=commute_metro&claim=fileable&seed=1",
+        f"/verify/?line=employees&period={accepted.occurred_on.year}&behaviour=nothing",  # its form error
+        f"/verify/postings/{accepted.posting_id}/",
+        f"/verify/filings/{batch.pk}/",
     ]
     found: list[str] = []
     for language in LANGUAGES:

@@ -6,16 +6,12 @@ import csv
 import io
 import re
 import zipfile
-from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.utils import timezone
 
-from exchange_bridge.models import BatchState, FilingBatch, FilingItem, ItemStatus
-from tests.browser.conftest import screenshot
-from tests.conftest import sign_in_staff
+from tests.browser.conftest import screenshot, sign_in_staff_in_browser
+from tests.conftest import certified_alone, metro_rides
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,45 +20,11 @@ def test_a_verifier_walks_from_the_sample_to_a_record_and_its_certificate(
     chinese_phone, live_server, record, make_person, make_staff, reference
 ) -> None:  # type: ignore[no-untyped-def]
     today = timezone.localdate()
-    rides = [
-        record(
-            "green_travel_metro",
-            str(6 + number),
-            line="bank",
-            person=make_person("bank"),
-            region="CN-SZ",
-            source="api:bank",
-            evidence_id=f"SZT-{number:04d}",
-        ).record
-        for number in range(4)
-    ]
+    rides = metro_rides(record, make_person, 4, first_km=6, every_other_on_the_web=False)
     filed = rides[2]
-    batch = FilingBatch.objects.create(
-        line=reference["bank"],
-        exchange="seee",
-        member_id="PA-BANK",
-        batch_ref="bank-seee-0001",
-        period_start=today - timedelta(days=1),
-        period_end=today,
-        state=BatchState.CERTIFIED,
-        filing_id="SEEE-F-9",
-        item_count=1,
-        total_g=filed.reduction_g,
-        accepted_g=filed.reduction_g,
-        certificate_tonnes=1,
-        serial_start="SEEE-2026-000007",
-        serial_end="SEEE-2026-000007",
-    )
-    FilingItem.objects.create(
-        batch=batch, record=filed, item_ref="item-1", reduction_g=filed.reduction_g, status=ItemStatus.FILED
-    )
-    verifier = Client()
-    sign_in_staff(verifier, make_staff("verifier"))
-    session = verifier.cookies[django_settings.SESSION_COOKIE_NAME].value
+    certified_alone(filed, batch_ref="bank-seee-0001", serial="SEEE-2026-000007", filing_id="SEEE-F-9")
     page = chinese_phone
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-    )
+    sign_in_staff_in_browser(page, live_server, make_staff("verifier"))
 
     page.goto("/staff/")
     page.get_by_role("link", name="核查", exact=True).click()

@@ -232,6 +232,10 @@ def test_no_english_is_left_on_any_chinese_page(client: Client, people) -> None:
     verifying = [
         f"/verify/?line=employees&period={record.occurred_on.year}&size=5&seed=1",
         f"/verify/records/{record.pk}/?line=employees&period={record.occurred_on.year}&size=5&seed=1",
+        f"/verify/?line=employees&period={record.occurred_on.year}&behaviour={record.behaviour_id}"
+        f"&category={record.ghg_category}&claim=fileable&seed=1",
+        # The query names the line, so the other line's operator leaves it out as the record's page.
+        f"/verify/postings/{record.posting_id}/?line=employees",
     ]
     for who in ("office", "operator", "auditor", "verifier"):
         client.logout()
