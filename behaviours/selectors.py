@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils.translation import gettext
 
 from behaviours import claims
@@ -23,6 +23,7 @@ from behaviours.models import (
     PartnerClaim,
     PartnerClaimImport,
     QuantificationBasis,
+    RecordCorrection,
     RecordStatus,
     Region,
 )
@@ -671,3 +672,14 @@ def site_savings(*, account_ids: list[int], limit_per_site: int = 12) -> dict[in
         if len(kept) < limit_per_site:
             kept.append(record)
     return found
+
+
+def corrected_grams(*, record_ids: list[int]) -> dict[int, int]:
+    """The net grams of each record's corrections (records never corrected are absent)."""
+    return {
+        record_id: int(total)
+        for record_id, total in RecordCorrection.objects.filter(record_id__in=record_ids)
+        .values("record_id")
+        .annotate(total=Sum("difference_g"))
+        .values_list("record_id", "total")
+    }

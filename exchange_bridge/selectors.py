@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from exchange_bridge.models import BatchState, FilingItem, Retirement
+from exchange_bridge.models import LIVE_ITEM_STATUSES, BatchState, FilingItem, Retirement
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ def filings_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFiling]
             )
         )
     return filings
+
+
+def records_in_live_filings() -> QuerySet[FilingItem, int]:
+    """The ids of records in a filing that is under way or certified: an exchange has their grams,
+    so a correction of their factor rows never changes them. A subquery, never read whole."""
+    return FilingItem.objects.filter(status__in=LIVE_ITEM_STATUSES).values_list("record_id", flat=True)
 
 
 def filings_of_record(*, record_id: int) -> list[RecordFiling]:
