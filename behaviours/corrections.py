@@ -22,9 +22,10 @@ from behaviours import restatement
 from behaviours.models import ChangeKind, Methodology, QuantificationBasis, ReferenceChange
 from behaviours.restatement import BasisRows
 from carbon_accounts import services as ledger
-from carbon_accounts.models import EntryKind
+from carbon_accounts.models import BusinessLine, EntryKind
 from carbon_accounts.services import EntrySummary
 from config.pg_arrays import Array
+from exchange_bridge import services as filings
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ def post_corrections(*, change: ReferenceChange) -> PostedCorrections:
     bases = restatement.affected_bases(change)
     if not bases:
         return PostedCorrections(0, 0)
+    # No period closes into a filing meanwhile: a record is either filed with its grams now or
+    # corrected here, never both.
+    filings.hold_filing_of_lines(line_codes=list(BusinessLine.objects.values_list("code", flat=True)))
     to_correct = restatement.affected_records(change, bases=bases).filter(filed=False)
     # People first, in id order, as every writer of their balances does; a record reversed
     # meanwhile is then no longer accepted when the records are read below.

@@ -266,3 +266,55 @@ def test_a_methodology_correction_posts_what_its_preview_showed(record, make_sta
     assert posted == {r.record_id: r.restated_g for r in preview.records}
     assert commute.pk in posted
     assert check_ledger() == []
+
+
+class _Undo(Exception):
+    pass
+
+
+def test_check_ledger_finds_a_correction_changed_behind_the_guards(affected, make_staff) -> None:  # type: ignore[no-untyped-def]
+    office = [make_staff("sustainability_office") for _ in range(2)]
+    changes.approve_change(change_id=propose_metro(office[0]).pk, approver=office[1])
+    correction = RecordCorrection.objects.order_by("pk").first()
+    assert correction is not None
+    with pytest.raises(_Undo), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the approval's checks at commit, now
+            cursor.execute("ALTER TABLE behaviours_recordcorrection DISABLE TRIGGER record_correction_kept")
+            cursor.execute(
+                "UPDATE behaviours_recordcorrection SET difference_g = difference_g + 5, restated_g = restated_g + 7"
+                " WHERE id = %s",
+                [correction.pk],
+            )
+        problems = check_ledger()
+        assert any(f"correction {correction.pk} says its record is" in p for p in problems), problems
+        assert any(f"correction {correction.pk} (and 0 like it) restates" in p for p in problems), problems
+        assert any(f"posting {correction.posting_id} says" in p for p in problems), problems
+        assert any(f"account {correction.account_id} holds" in p for p in problems), problems
+        raise _Undo
+    assert check_ledger() == []
+
+
+def test_a_corrected_record_filed_later_is_filed_with_its_restated_grams(  # type: ignore[no-untyped-def]
+    record, make_staff, settings
+) -> None:
+    from exchange_bridge import services as filing
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    fileable = record("commute_metro", "10", occurred_on=yesterday, region="GB", evidence_id="SZT-9").record
+    assert fileable.fileable
+    office = [make_staff("sustainability_office") for _ in range(2)]
+    changes.approve_change(change_id=propose_metro(office[0]).pk, approver=office[1])
+    settings.EXCHANGE_MEMBERSHIPS = {
+        "employees": {
+            "exchange": "seee",
+            "url": "http://127.0.0.1:9",
+            "member_id": "m-1",
+            "key_id": "k-1",
+            "secret": "s",
+            "salt": "salt",
+        }
+    }
+    assert filing.close_periods()
+    assert FilingItem.objects.get(record_id=fileable.pk).reduction_g == 1326
+    assert check_ledger() == []
