@@ -196,6 +196,10 @@ def test_a_person_sees_the_correction_on_their_statement(affected, make_staff) -
         f"/me/accounts/{alice.pk}/statement/", secure=True, headers={"accept-language": "zh-hans"}
     ).content.decode()
     assert "已更正" in zh and "Corrected: " not in zh
+    # The record's own page says what it counts now.
+    earlier = affected["records"]["earlier"]
+    detail = client.get(f"/me/records/{earlier.pk}/", secure=True, headers={"accept-language": "en"})
+    assert "it now counts 2.65 kg CO2e" in detail.content.decode()
 
 
 def _refused(sql: str, parameters: list[object] | None = None) -> str:
