@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
@@ -110,7 +110,7 @@ def affected_bases(change: ReferenceChange) -> dict[int, BasisRows]:
 
 def affected_records(
     change: ReferenceChange, *, bases: Iterable[int], line_ids: list[int] | None = None
-) -> QuerySet[BehaviourRecord]:
+) -> QuerySet[Any]:
     """Accepted records whose basis now is one of `bases`: their own basis when never corrected,
     else their latest correction's. Annotated with that basis (`basis_now`), their grams now
     (`grams_now`), their occupants as text and whether an exchange has them (`filed`)."""

@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -202,7 +203,7 @@ def test_a_person_sees_the_correction_on_their_statement(affected, make_staff) -
     assert "it now counts 2.65 kg CO2e" in detail.content.decode()
 
 
-def _refused(sql: str, parameters: list[object] | None = None) -> str:
+def _refused(sql: str, parameters: list[Any] | None = None) -> str:
     with pytest.raises(DatabaseError) as refusal, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, parameters or [])
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
