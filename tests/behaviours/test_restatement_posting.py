@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from behaviours import reference_changes as changes
-from behaviours import restatement, services
+from behaviours import restatement, selectors, services
 from behaviours.models import BehaviourRecord, RecordCorrection
 from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.integrity import check_ledger
@@ -125,6 +125,11 @@ def test_approval_posts_what_the_preview_showed(affected, make_staff) -> None:  
     assert sum(p.grams for p in postings) == -115 and all(p.points == 0 for p in postings)
     assert {p.basis_id for p in postings} == {c.basis_id for c in RecordCorrection.objects.all()}
     assert check_ledger() == []
+    # The record's trace for auditors shows the correction and the posting that carries it.
+    trace = selectors.record_ledger_trace(record_id=records["earlier"].pk)
+    corrected = [line for line in trace if line.kind == EntryKind.RECORD_CORRECTION]
+    assert corrected[0].reference.startswith("correction #") and corrected[0].amount == 46
+    assert corrected[0].debit and not corrected[0].credit
 
     # Approving again posts nothing more.
     with pytest.raises(changes.ChangeRefused):
@@ -322,4 +327,37 @@ def test_a_corrected_record_filed_later_is_filed_with_its_restated_grams(  # typ
     }
     assert filing.close_periods()
     assert FilingItem.objects.get(record_id=fileable.pk).reduction_g == 1326
+    assert check_ledger() == []
+
+
+def test_a_record_in_a_filing_under_way_keeps_its_grams(record, make_staff, reference) -> None:  # type: ignore[no-untyped-def]
+    from exchange_bridge.models import BatchState, FilingBatch, ItemStatus
+
+    submitted = record("commute_metro", "10", region="GB", evidence_id="SZT-5").record
+    free = record("commute_metro", "10", region="GB").record
+    today = timezone.localdate()
+    batch = FilingBatch.objects.create(
+        line=reference["employees"],
+        exchange="seee",
+        member_id="m-1",
+        batch_ref="batch-under-way",
+        period_start=today,
+        period_end=today,
+        state=BatchState.SUBMITTED,
+        item_count=1,
+        total_g=1349,
+    )
+    FilingItem.objects.create(
+        batch=batch, record_id=submitted.pk, item_ref="item-1", reduction_g=1349, status=ItemStatus.IN_FILING
+    )
+    office = [make_staff("sustainability_office") for _ in range(2)]
+    change = propose_metro(office[0])
+    changes.approve_change(change_id=change.pk, approver=office[1])
+    assert list(RecordCorrection.objects.values_list("record_id", flat=True)) == [free.pk]
+    change.refresh_from_db()
+    posted = restatement.restatement_preview(change)
+    assert posted is not None
+    assert [(r.record_id, r.stored_g, r.restated_g) for r in posted.records if r.certified] == [
+        (submitted.pk, 1349, 1326)
+    ]
     assert check_ledger() == []
