@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Min, Q, Sum, Value, When
 
@@ -166,23 +168,45 @@ SELECT r.id FROM behaviours_behaviourrecord r
 """
 
 
+_Rows = tuple[dict[int, pure.MethodologyRow], dict[int, pure.FactorRow]]
+
+
+def _reference_rows() -> _Rows:
+    return (
+        {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()},
+        {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()},
+    )
+
+
+def _recompute(
+    rows: _Rows,
+    methodology_id: int,
+    factor_a: int,
+    factor_b: int | None,
+    quantity: Decimal,
+    occupants: str | None,
+) -> int | str:
+    """The grams the rows give, with the code that computed them, or why they give none."""
+    methodologies, factors = rows
+    try:
+        return pure.compute(
+            quantity=quantity,
+            methodology=methodologies[methodology_id],
+            factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
+            occupants=int(occupants) if occupants is not None else None,
+        ).reduction_g
+    except (pure.QuantificationError, ValueError) as error:
+        return f"no figure ({error})"
+
+
 def _grams_match_factor_rows() -> list[str]:
     problems: list[str] = []
-    methodologies = {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()}
-    factors = {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()}
+    rows = _reference_rows()
     with connection.cursor() as cursor:
         cursor.execute(_SIGNATURES_SQL, [RecordStatus.REJECTED.value])
         signatures = cursor.fetchall()
         for methodology_id, factor_a, factor_b, quantity, occupants, grams, count, first in signatures:
-            try:
-                recomputed: int | str = pure.compute(
-                    quantity=quantity,
-                    methodology=methodologies[methodology_id],
-                    factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
-                    occupants=int(occupants) if occupants is not None else None,
-                ).reduction_g
-            except (pure.QuantificationError, ValueError) as error:
-                recomputed = f"no figure ({error})"
+            recomputed = _recompute(rows, methodology_id, factor_a, factor_b, quantity, occupants)
             if recomputed == grams:
                 continue
             record_ids = [first]
@@ -236,8 +260,7 @@ def _corrections_match_factor_rows() -> list[str]:
     """Invariant 4 for corrections: each restates its record to what its new basis gives, and
     the record's grams with its corrections up to it are what it says."""
     problems: list[str] = []
-    methodologies = {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()}
-    factors = {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()}
+    rows = _reference_rows()
     with connection.cursor() as cursor:
         cursor.execute(_CORRECTION_CHAIN_SQL)
         problems += [
@@ -247,15 +270,7 @@ def _corrections_match_factor_rows() -> list[str]:
         ]
         cursor.execute(_CORRECTION_SIGNATURES_SQL)
         for methodology_id, factor_a, factor_b, quantity, occupants, grams, count, first in cursor.fetchall():
-            try:
-                recomputed: int | str = pure.compute(
-                    quantity=quantity,
-                    methodology=methodologies[methodology_id],
-                    factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
-                    occupants=int(occupants) if occupants is not None else None,
-                ).reduction_g
-            except (pure.QuantificationError, ValueError) as error:
-                recomputed = f"no figure ({error})"
+            recomputed = _recompute(rows, methodology_id, factor_a, factor_b, quantity, occupants)
             if recomputed != grams:
                 problems.append(
                     f"invariant 4: correction {first} (and {count - 1} like it) restates to {grams} g "
