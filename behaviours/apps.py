@@ -22,6 +22,9 @@ class BehavioursConfig(AppConfig):
         personal_entries.register(
             kind="record_reversal", reader=entries.reversals, sums=entries.reversal_sums
         )
+        personal_entries.register(
+            kind="record_correction", reader=entries.corrections, sums=entries.correction_sums
+        )
         ledger_demo.register_hook(demo.record_demo_activity)
         ledger_demo.register_hook(demo.record_demo_site_savings)
         register(url_name="my_account", label=_("My carbon account"), audience="member", order=10)

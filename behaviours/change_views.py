@@ -185,8 +185,12 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         context["records_shown"] = preview.records[:RECORDS_SHOWN]
         context["sides"] = [
             {
-                "heading": gettext("Not yet filed"),
-                "note": gettext("These records would be corrected."),
+                "heading": gettext("Corrected") if preview.posted else gettext("Not yet filed"),
+                "note": gettext(
+                    "A correction of each of these records was posted when the change was approved."
+                )
+                if preview.posted
+                else gettext("These records would be corrected."),
                 "sums": preview.sums.not_filed,
                 "testid": "restated-not-filed",
             },
@@ -198,6 +202,13 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
             },
         ]
     return render(request, "behaviours/staff/change.html", context, status=status)
+
+
+def _filing_words(certified: bool, *, posted: bool) -> str:
+    """The CSV's fixed words for a record's side (read by programs, so never translated)."""
+    if certified:
+        return "certified, not restated"
+    return "corrected" if posted else "not filed"
 
 
 @staff_page()
@@ -225,14 +236,17 @@ def restatement_csv(request: HttpRequest, change_id: int) -> HttpResponse:
                 item.stored_g,
                 item.restated_g,
                 item.difference_g,
-                "certified" if item.certified else "not filed",
+                _filing_words(item.certified, posted=preview.posted),
             ]
         )
     out.writerow([])
     out.writerow(
         ["filing", "line", "month", "ghg_category", "records", "stored_g", "restated_g", "difference_g"]
     )
-    for side, sums in (("not filed", preview.sums.not_filed), ("certified", preview.sums.certified)):
+    for side, sums in (
+        (_filing_words(False, posted=preview.posted), preview.sums.not_filed),
+        (_filing_words(True, posted=preview.posted), preview.sums.certified),
+    ):
         for row in [*sums.rows, sums.total]:
             out.writerow(
                 [

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Min, Q, Sum, Value, When
 
 from behaviours import quantify as pure
 from behaviours import selectors, trust
-from behaviours.models import BehaviourRecord, EmissionFactor, Methodology, RecordReversal, RecordStatus
+from behaviours.models import (
+    BehaviourRecord,
+    EmissionFactor,
+    Methodology,
+    RecordCorrection,
+    RecordReversal,
+    RecordStatus,
+)
 from carbon_accounts.integrity import PostingLag
 from carbon_accounts.models import EntryKind, Posting
 
@@ -34,6 +43,7 @@ def reductions_trace_to_records() -> list[str]:
     problems += _postings_match_entries()
     problems += _entries_on_their_postings_key()
     problems += _grams_match_factor_rows()
+    problems += _corrections_match_factor_rows()
     return problems
 
 
@@ -41,7 +51,8 @@ def _entries_on_their_postings_key() -> list[str]:
     """Each record or reversal names a posting of its own kind, line, day, GHG category, behaviour
     and basis: line and group totals by period and category are read from the postings."""
 
-    def keyed(kind: str, prefix: str) -> Case:
+    def keyed(kind: str, prefix: str, basis: str | None = None) -> Case:
+        basis = basis or f"{prefix}basis_id"
         same = (
             Q(posting__entry_kind=kind)
             & Q(posting__line_id=F(f"{prefix}line_id"))
@@ -49,8 +60,8 @@ def _entries_on_their_postings_key() -> list[str]:
             & Q(posting__ghg_category=F(f"{prefix}ghg_category"))
             & Q(posting__behaviour_code=F(f"{prefix}behaviour_id"))
             & (
-                Q(posting__basis_id=F(f"{prefix}basis_id"))
-                | Q(posting__basis_id__isnull=True, **{f"{prefix}basis_id__isnull": True})
+                Q(posting__basis_id=F(basis))
+                | Q(posting__basis_id__isnull=True, **{f"{basis}__isnull": True})
             )
         )
         return Case(When(same, then=Value(True)), default=Value(False), output_field=BooleanField())
@@ -77,6 +88,15 @@ def _entries_on_their_postings_key() -> list[str]:
         .filter(keyed=False)
         .values_list("pk", "record__occurred_on", "record__ghg_category", *columns[3:])
     ]
+    # A correction's posting is of its record's line, day, category and behaviour, on its new basis.
+    wrong += [
+        ("correction", row)
+        for row in RecordCorrection.objects.alias(
+            keyed=keyed(EntryKind.RECORD_CORRECTION, "record__", basis="basis_id")
+        )
+        .filter(keyed=False)
+        .values_list("pk", "record__occurred_on", "record__ghg_category", *columns[3:])
+    ]
     return [
         f"invariant 5: {entry} {entry_id} ({day}, {category}) names {kind} posting {posting_id} "
         f"({posting_day}, {posting_category}) of another kind, line, day, category, behaviour or basis"
@@ -84,12 +104,22 @@ def _entries_on_their_postings_key() -> list[str]:
     ]
 
 
+_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL, EntryKind.RECORD_CORRECTION)
+
+
 def _postings_match_entries() -> list[str]:
-    """Each posting of records or reversals: its count and sums are those of the entries naming it."""
+    """Each posting of records, reversals or corrections: its count and sums are those of the
+    entries naming it (a posting of entries of several of these kinds is a difference too)."""
     found: dict[int, list[int]] = {}
-    for rows in (BehaviourRecord.objects.filter(posting__isnull=False), RecordReversal.objects.all()):
+    for rows, grams_column, points_column in (
+        (BehaviourRecord.objects.filter(posting__isnull=False), "reduction_g", "points"),
+        (RecordReversal.objects.all(), "reduction_g", "points"),
+        (RecordCorrection.objects.all(), "difference_g", None),
+    ):
         sums = rows.values("posting_id").annotate(
-            n=Count("id"), grams=Sum("reduction_g"), points=Sum("points")
+            n=Count("id"),
+            grams=Sum(grams_column),
+            points=Sum(points_column) if points_column else Value(0),
         )
         for posting_id, n, grams, points in sums.values_list("posting_id", "n", "grams", "points"):
             sums_found = found.setdefault(posting_id, [0, 0, 0])
@@ -97,15 +127,12 @@ def _postings_match_entries() -> list[str]:
             sums_found[1] += int(grams or 0)
             sums_found[2] += int(points or 0)
     problems = []
-    postings = Posting.objects.filter(
-        Q(entry_kind__in=[EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL]) | Q(pk__in=set(found))
-    ).values_list("pk", "entry_kind", "entries", "grams", "points")
+    postings = Posting.objects.filter(Q(entry_kind__in=_KINDS) | Q(pk__in=set(found))).values_list(
+        "pk", "entry_kind", "entries", "grams", "points"
+    )
     for posting_id, kind, n, grams, points in postings.iterator(chunk_size=10_000):
         en, eg, ep = found.pop(posting_id, [0, 0, 0])
-        if (n, grams, points) != (en, eg, ep) or kind not in (
-            EntryKind.BEHAVIOUR_RECORD,
-            EntryKind.RECORD_REVERSAL,
-        ):
+        if (n, grams, points) != (en, eg, ep) or kind not in _KINDS:
             problems.append(
                 f"invariant 5: posting {posting_id} says {n} entries, {grams} g, {points} points; "
                 f"its entries are {en}, {eg} g, {ep} points"
@@ -141,23 +168,45 @@ SELECT r.id FROM behaviours_behaviourrecord r
 """
 
 
+_Rows = tuple[dict[int, pure.MethodologyRow], dict[int, pure.FactorRow]]
+
+
+def _reference_rows() -> _Rows:
+    return (
+        {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()},
+        {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()},
+    )
+
+
+def _recompute(
+    rows: _Rows,
+    methodology_id: int,
+    factor_a: int,
+    factor_b: int | None,
+    quantity: Decimal,
+    occupants: str | None,
+) -> int | str:
+    """The grams the rows give, with the code that computed them, or why they give none."""
+    methodologies, factors = rows
+    try:
+        return pure.compute(
+            quantity=quantity,
+            methodology=methodologies[methodology_id],
+            factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
+            occupants=int(occupants) if occupants is not None else None,
+        ).reduction_g
+    except (pure.QuantificationError, ValueError) as error:
+        return f"no figure ({error})"
+
+
 def _grams_match_factor_rows() -> list[str]:
     problems: list[str] = []
-    methodologies = {m.pk: selectors.as_methodology_row(m) for m in Methodology.objects.all()}
-    factors = {f.pk: selectors.as_factor_row(f) for f in EmissionFactor.objects.all()}
+    rows = _reference_rows()
     with connection.cursor() as cursor:
         cursor.execute(_SIGNATURES_SQL, [RecordStatus.REJECTED.value])
         signatures = cursor.fetchall()
         for methodology_id, factor_a, factor_b, quantity, occupants, grams, count, first in signatures:
-            try:
-                recomputed: int | str = pure.compute(
-                    quantity=quantity,
-                    methodology=methodologies[methodology_id],
-                    factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
-                    occupants=int(occupants) if occupants is not None else None,
-                ).reduction_g
-            except (pure.QuantificationError, ValueError) as error:
-                recomputed = f"no figure ({error})"
+            recomputed = _recompute(rows, methodology_id, factor_a, factor_b, quantity, occupants)
             if recomputed == grams:
                 continue
             record_ids = [first]
@@ -183,6 +232,49 @@ def _grams_match_factor_rows() -> list[str]:
             if count > len(record_ids):
                 problems.append(
                     f"invariant 4: and {count - len(record_ids)} more records like record {first}"
+                )
+    return problems
+
+
+# A correction's grams after it: its record's own plus every correction of the record up to it.
+_CORRECTION_CHAIN_SQL = """
+SELECT id, restated_g, total FROM (
+    SELECT c.id, c.restated_g,
+           r.reduction_g + sum(c.difference_g) OVER (PARTITION BY c.record_id ORDER BY c.id) AS total
+      FROM behaviours_recordcorrection c JOIN behaviours_behaviourrecord r ON r.id = c.record_id) AS chain
+ WHERE restated_g <> total ORDER BY id LIMIT 1000
+"""
+
+# Corrections that must give the same grams on their new basis, grouped like the records above.
+_CORRECTION_SIGNATURES_SQL = """
+SELECT b.methodology_id, b.factor_a_id, b.factor_b_id, r.counted_quantity,
+       r.attributes ->> 'occupants', c.restated_g, count(*), min(c.id)
+  FROM behaviours_recordcorrection c
+  JOIN behaviours_behaviourrecord r ON r.id = c.record_id
+  JOIN behaviours_quantificationbasis b ON b.id = c.basis_id
+ GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def _corrections_match_factor_rows() -> list[str]:
+    """Invariant 4 for corrections: each restates its record to what its new basis gives, and
+    the record's grams with its corrections up to it are what it says."""
+    problems: list[str] = []
+    rows = _reference_rows()
+    with connection.cursor() as cursor:
+        cursor.execute(_CORRECTION_CHAIN_SQL)
+        problems += [
+            f"invariant 4: correction {correction_id} says its record is {restated} g now; "
+            f"the record and its corrections sum to {total} g"
+            for correction_id, restated, total in cursor.fetchall()
+        ]
+        cursor.execute(_CORRECTION_SIGNATURES_SQL)
+        for methodology_id, factor_a, factor_b, quantity, occupants, grams, count, first in cursor.fetchall():
+            recomputed = _recompute(rows, methodology_id, factor_a, factor_b, quantity, occupants)
+            if recomputed != grams:
+                problems.append(
+                    f"invariant 4: correction {first} (and {count - 1} like it) restates to {grams} g "
+                    f"but its factor rows give {recomputed}"
                 )
     return problems
 

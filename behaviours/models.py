@@ -582,6 +582,44 @@ class ReferenceChange(models.Model):
         return f"{self.kind} {self.subject} ({self.state})"
 
 
+class RecordCorrection(models.Model):
+    """The entry that restates an accepted record when an approved change corrects a factor or
+    methodology row it was computed with: the signed difference in grams, on the new basis.
+
+    The record keeps its own amounts and basis; its grams now are its own plus its corrections',
+    and its basis now is that of its latest correction. Points already awarded stay. Kept as
+    written and posted in its own transaction (triggers, migration 0016).
+    """
+
+    # Served by the unique (record, change) index.
+    record = models.ForeignKey(
+        BehaviourRecord, on_delete=models.PROTECT, related_name="corrections", db_index=False
+    )
+    change = models.ForeignKey(ReferenceChange, on_delete=models.PROTECT, related_name="corrections")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    difference_g = models.BigIntegerField(_("difference (g CO2e)"))
+    # The record's grams after this correction: recomputing the new basis gives them.
+    restated_g = models.BigIntegerField(_("restated (g CO2e)"))
+    basis = models.ForeignKey(QuantificationBasis, on_delete=models.PROTECT, related_name="+", db_index=False)
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_at = models.DateTimeField(_("corrected"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("record correction")
+        verbose_name_plural = _("record corrections")
+        constraints = [
+            # One correction of a record per change: approving twice cannot post twice.
+            models.UniqueConstraint(fields=["record", "change"], name="one_correction_per_change"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-id"], name="correction_statement"),
+            models.Index(fields=["posting"], name="correction_by_posting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"correction of record {self.record_id} by change {self.change_id}"
+
+
 class ExternalProgrammeDeclaration(models.Model):
     """A person's word that a kind of activity of theirs is already claimed in an external
     programme: while it stands, their records of that kind earn points and are never filed."""

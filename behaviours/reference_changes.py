@@ -3,8 +3,9 @@
 A factor, a methodology, a behaviour's daily limits or a line's points rule changes only when a
 second staff member approves what the first proposed; the proposer can never approve (here, and
 in the database). Approval applies the change the versioned way: a factor or methodology gets a
-new version row and the old one is marked superseded, never edited; a points rule gets a new
-version through the rewards service. Every proposal and decision is kept as written.
+new version row and the old one is marked superseded, never edited, and the records computed with
+the old row are corrected (behaviours/corrections.py); a points rule gets a new version through
+the rewards service. Every proposal and decision is kept as written.
 """
 
 from __future__ import annotations
@@ -511,7 +512,9 @@ def _apply(change: ReferenceChange) -> int:
 
 @transaction.atomic
 def approve_change(*, change_id: int, approver: AbstractBaseUser, note: str = "") -> ReferenceChange:
-    """A second staff member approves: the change is applied in the same transaction."""
+    """A second staff member approves: the change is applied in the same transaction, and a
+    correction of a row in force posts its corrections of the records computed with it (all or
+    none; the change is decided once, so they are posted once)."""
     change = _open_change(change_id, approver)
     if change.kind != ChangeKind.CAPS and _in_force_row_id(change) != change.current_row_id:
         raise ChangeRefused(str(STALE))
@@ -521,6 +524,11 @@ def approve_change(*, change_id: int, approver: AbstractBaseUser, note: str = ""
             gettext("Keep the reason under %(limit)s characters.") % {"limit": LONGEST_REASON}, "reason"
         )
     change.applied_row_id = _apply(change)
+    if change.kind in (ChangeKind.FACTOR, ChangeKind.METHODOLOGY) and change.current_row_id is not None:
+        # Imported here: the restatement reads this module's values.
+        from behaviours.corrections import post_corrections
+
+        post_corrections(change=change)
     change.state = ChangeState.APPROVED
     change.decided_by_id = approver.pk
     change.decided_at = timezone.now()

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils.translation import gettext
 
 from behaviours import claims
@@ -23,6 +23,7 @@ from behaviours.models import (
     PartnerClaim,
     PartnerClaimImport,
     QuantificationBasis,
+    RecordCorrection,
     RecordReversal,
     RecordStatus,
     Region,
@@ -414,7 +415,11 @@ def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTrace
         BehaviourRecord.objects.filter(pk__in=record_ids, posting__isnull=False).select_related("reversal")
     )
     reversals = {record.pk: getattr(record, "reversal", None) for record in found}
+    corrections: dict[int, list[RecordCorrection]] = {}
+    for correction in RecordCorrection.objects.filter(record_id__in=[r.pk for r in found]).order_by("pk"):
+        corrections.setdefault(correction.record_id, []).append(correction)
     posting_ids = [record.posting_id for record in found if record.posting_id is not None]
+    posting_ids += [c.posting_id for record_corrections in corrections.values() for c in record_corrections]
     posting_ids += [reversal.posting_id for reversal in reversals.values() if reversal is not None]
     movements = ledger.movements_of_postings(posting_ids=posting_ids)
 
@@ -449,6 +454,18 @@ def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTrace
         )
         assert record.posting_id is not None
         lines += posting_lines(record.posting_id, "")
+        for correction in corrections.get(record.pk, []):
+            lines += _entry_lines(
+                gettext("correction #%(correction)s of record #%(record)s")
+                % {"correction": correction.pk, "record": record.pk},
+                correction.created_at,
+                EntryKind.RECORD_CORRECTION,
+                account,
+                correction.difference_g,
+                0,
+                "",
+            )
+            lines += posting_lines(correction.posting_id, "")
         reversal = reversals[record.pk]
         if reversal is not None:
             lines += _entry_lines(
@@ -787,3 +804,14 @@ def site_savings(*, account_ids: list[int], limit_per_site: int = 12) -> dict[in
         if len(kept) < limit_per_site:
             kept.append(record)
     return found
+
+
+def corrected_grams(*, record_ids: list[int]) -> dict[int, int]:
+    """The net grams of each record's corrections (records never corrected are absent)."""
+    return {
+        record_id: int(total)
+        for record_id, total in RecordCorrection.objects.filter(record_id__in=record_ids)
+        .values("record_id")
+        .annotate(total=Sum("difference_g"))
+        .values_list("record_id", "total")
+    }

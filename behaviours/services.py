@@ -906,6 +906,8 @@ def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRe
             )
             % {"used": record.points - person.balance_points, "points": record.points},
         )
+    # A corrected record's grams now are its own and its corrections': the reversal takes back both.
+    grams = record.reduction_g + selectors.corrected_grams(record_ids=[record.pk]).get(record.pk, 0)
     summary = EntrySummary(
         period_date=record.occurred_on,
         ghg_category=record.ghg_category,
@@ -914,19 +916,19 @@ def reverse_record(*, record_id: int, reviewer: str, reason: str) -> BehaviourRe
         claim_basis=record.claim_basis,
         fileable=record.fileable,
         entries=1,
-        grams=-record.reduction_g,
+        grams=-grams,
         points=-record.points,
     )
     postings = ledger.post_entries(
         line_id=record.line_id,
         entry_kind=EntryKind.RECORD_REVERSAL,
         summaries=[summary],
-        balance_changes={record.account_id: (-record.reduction_g, -record.points)},
+        balance_changes={record.account_id: (-grams, -record.points)},
     )
     RecordReversal.objects.create(
         record=record,
         account_id=record.account_id,
-        reduction_g=-record.reduction_g,
+        reduction_g=-grams,
         points=-record.points,
         reason=reason.strip()[:300],
         reversed_by=reviewer[:150],

@@ -1,7 +1,7 @@
 """A person's movements in words: the account statement and the points history.
 
 A movement is an entry of the person's account, kept by the app that makes it: a record (its
-grams and points), its reversal, a redemption and its cancellation, an expiry, a donation. The
+grams and points), its reversal, its correction, a redemption and its cancellation, an expiry, a donation. The
 pages name the behaviour each record is of and the green right each redemption is for, so they
 live above the ledger and the rewards.
 """
@@ -80,12 +80,16 @@ def movements(*, account: Account, entries: list[PersonalEntry]) -> list[Movemen
     result = []
     for entry in entries:
         url, status, counts = "", "", entry.posting_id is not None
-        if entry.kind in (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL):
+        if entry.kind in (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL, EntryKind.RECORD_CORRECTION):
             record = records.get(int(entry.source_id)) if entry.source_id.isdigit() else None
             name = _name(record.behaviour if record else None, entry.source_id)
             url = reverse("record_detail", args=[int(entry.source_id)]) if record else ""
             if entry.kind == EntryKind.RECORD_REVERSAL:
                 words = gettext("Reversed: %(what)s") % {"what": name}
+            elif entry.kind == EntryKind.RECORD_CORRECTION:
+                words = gettext("Corrected: %(what)s (an emission factor or method was corrected)") % {
+                    "what": name
+                }
             else:
                 words = name
                 if entry.status != RecordStatus.ACCEPTED:
@@ -156,6 +160,7 @@ _HISTORY_KINDS = {
     EntryKind.REDEMPTION_CANCELLATION: "returned",
     EntryKind.POINTS_EXPIRY: "expired",
     EntryKind.DONATION: "donated",
+    EntryKind.RECORD_CORRECTION: "corrected",
 }
 
 HISTORY_LENGTH = 100

@@ -396,6 +396,12 @@ def my_records(request: HttpRequest) -> HttpResponse:
     return render(request, "behaviours/my_records.html", {"records": records})
 
 
+def _restated_g(record: BehaviourRecord) -> int | None:
+    """A corrected record's grams now (its own and its corrections'); None if never corrected."""
+    corrected = selectors.corrected_grams(record_ids=[record.pk])
+    return record.reduction_g + corrected[record.pk] if record.pk in corrected else None
+
+
 @login_required
 def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
     account_ids = [a.pk for a in ledger_selectors.personal_accounts_of(request.user)]
@@ -419,6 +425,7 @@ def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
                 (factor, factor_value(factor.value_kgco2e, factor.per_unit)) for factor in factors
             ],
             "shows_ogl": any(factor.is_open_government_licence for factor in factors),
+            "restated_g": _restated_g(record),
             "partner_programme": selectors.partner_overlap_of(record_id=record.pk)
             if record.claim_fingerprint and not record.external_programme
             else "",

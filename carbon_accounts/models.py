@@ -248,6 +248,7 @@ class EntryKind(models.TextChoices):
     REDEMPTION_CANCELLATION = "redemption_cancellation", _("cancelled redemption")
     POINTS_EXPIRY = "points_expiry", _("points expiry")
     DONATION = "donation", _("donation")
+    RECORD_CORRECTION = "record_correction", _("correction of a recorded action")
 
 
 class Posting(models.Model):

@@ -229,6 +229,7 @@ _LINE_KINDS = {
     (EntryKind.BEHAVIOUR_RECORD, Unit.POINTS): "points_award",
     (EntryKind.RECORD_REVERSAL, Unit.GRAMS_CO2E): "reduction_reversal",
     (EntryKind.RECORD_REVERSAL, Unit.POINTS): "points_award_reversal",
+    (EntryKind.RECORD_CORRECTION, Unit.GRAMS_CO2E): "reduction_correction",
     (EntryKind.REDEMPTION, Unit.POINTS): "redemption",
     (EntryKind.REDEMPTION_CANCELLATION, Unit.POINTS): "redemption_reversal",
     (EntryKind.POINTS_EXPIRY, Unit.POINTS): "points_expiry",
@@ -356,8 +357,8 @@ def _account_label(account: Account) -> str:
     )
 
 
-# The entries that issue reductions and points, and take them back.
-ISSUING_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL)
+# The entries that issue reductions and points, take them back, and restate them.
+ISSUING_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_REVERSAL, EntryKind.RECORD_CORRECTION)
 
 # Figures "as reported on" a day read the postings written by its end. A day before this year is
 # a typing slip (0001-01-01), whose end may not even exist in UTC.

@@ -380,6 +380,7 @@ PostingKey = tuple[date, str, str, int | None, str, bool]
 _COUNTER_ACCOUNTS = {
     EntryKind.BEHAVIOUR_RECORD: (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET),
     EntryKind.RECORD_REVERSAL: (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET),
+    EntryKind.RECORD_CORRECTION: (AccountKind.REDUCTION_ISSUANCE, AccountKind.POINTS_BUDGET),
     EntryKind.REDEMPTION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),
     EntryKind.REDEMPTION_CANCELLATION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),
     EntryKind.DONATION: (AccountKind.POINTS_REDEEMED, AccountKind.POINTS_REDEEMED),

@@ -60,6 +60,7 @@ KIND_ORDER = {
     "redemption": 3,
     "redemption_cancellation": 4,
     "donation": 5,
+    "record_correction": 6,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from exchange_bridge.services import GRAMS_NOW
+
 
 def one_live_filing_per_reduction() -> list[str]:
     with connection.cursor() as cursor:
@@ -16,10 +18,10 @@ def one_live_filing_per_reduction() -> list[str]:
             f"invariant 7: record {record_id} is in {n} live filings" for record_id, n in cursor.fetchall()
         ]
         cursor.execute(
-            """SELECT i.record_id, r.status, r.fileable, r.reduction_g, i.reduction_g FROM exchange_bridge_filingitem i
+            f"""SELECT i.record_id, r.status, r.fileable, {GRAMS_NOW}, i.reduction_g FROM exchange_bridge_filingitem i
                  JOIN behaviours_behaviourrecord r ON r.id = i.record_id
                 WHERE i.status IN ('in_filing', 'filed')
-                  AND (r.status <> 'accepted' OR NOT r.fileable OR r.reduction_g <> i.reduction_g)"""
+                  AND (r.status <> 'accepted' OR NOT r.fileable OR {GRAMS_NOW} <> i.reduction_g)"""
         )
         problems += [
             f"invariant 7: record {record_id} ({status}, fileable={fileable}, {grams} g) is filed as {filed} g"

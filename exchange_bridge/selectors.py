@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from exchange_bridge.models import BatchState, FilingBatch, FilingItem, Retirement
+from exchange_bridge.models import LIVE_ITEM_STATUSES, BatchState, FilingBatch, FilingItem, Retirement
 
 
 @dataclass(frozen=True)
@@ -67,27 +68,7 @@ def filings_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFiling]
     return filings
 
 
-@dataclass(frozen=True)
-class BatchItems:
-    """A filing batch's items: the first of them to show, and all of them counted and summed."""
-
-    items: list[FilingItem]
-    count: int
-    grams: int
-
-
-def filing_batch(*, batch_id: int) -> FilingBatch | None:
-    return FilingBatch.objects.select_related("line").filter(pk=batch_id).first()
-
-
-def items_of_batch(*, batch_id: int, limit: int) -> BatchItems:
-    from django.db.models import Count, Sum
-
-    items = FilingItem.objects.filter(batch_id=batch_id)
-    sums = items.aggregate(count=Count("id"), grams=Sum("reduction_g"))
-    return BatchItems(
-        items=list(items.order_by("id")[:limit]), count=int(sums["count"]), grams=int(sums["grams"] or 0)
-    )
+from exchange_bridge.models import LIVE_ITEM_STATUSES, BatchState, FilingBatch, FilingItem, Retirement
 
 
 def filings_of_record(*, record_id: int) -> list[RecordFiling]:

@@ -39,6 +39,12 @@ from exchange_bridge.models import (
 )
 from exchange_bridge.signing import pseudonym
 
+# A record's grams now: its own and its corrections' (behaviours.RecordCorrection), what is filed.
+GRAMS_NOW = (
+    "(r.reduction_g + coalesce((SELECT sum(c.difference_g) FROM behaviours_recordcorrection c"
+    " WHERE c.record_id = r.id), 0))"
+)
+
 logger = logging.getLogger("carbon_platform.filing")
 GRAMS_PER_TONNE = 1_000_000
 
@@ -96,8 +102,8 @@ def _close_line(line: BusinessLine, member: Membership, today: date) -> list[int
         # A partner programme already claims these: filing them would claim them twice.
         claimed_elsewhere = behaviour_selectors.partner_claimed_record_ids(line_id=line.pk, before=today)
         cursor.execute(
-            """SELECT r.occurred_on, count(*) FROM behaviours_behaviourrecord r
-                WHERE r.line_id = %s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
+            f"""SELECT r.occurred_on, count(*) FROM behaviours_behaviourrecord r
+                WHERE r.line_id = %s AND r.status = 'accepted' AND r.fileable AND {GRAMS_NOW} > 0
                   AND r.claim_basis IN ('system', 'reviewer') AND r.evidence_id <> ''
                   AND r.occurred_on < %s AND NOT r.id = ANY(%s::bigint[])
                   AND NOT EXISTS (SELECT 1 FROM exchange_bridge_filingitem i
@@ -119,6 +125,14 @@ def _close_line(line: BusinessLine, member: Membership, today: date) -> list[int
 
 def _lock_key(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)
+
+
+def hold_filing_of_lines(*, line_codes: list[str]) -> None:
+    """Keep the lines' periods from being closed into filings until the caller's transaction
+    ends: a correction of records' grams and a filing of them never cross."""
+    with connection.cursor() as cursor:
+        for code in sorted(set(line_codes)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"close:{code}")])
 
 
 def _batches_for_period(
@@ -143,11 +157,11 @@ def _batches_for_period(
     with connection.cursor() as cursor:
         # Set-based: number the candidate records and deal them into the new batches.
         cursor.execute(
-            """INSERT INTO exchange_bridge_filingitem (batch_id, record_id, item_ref, reduction_g, status, reason)
-               SELECT (%(batches)s::bigint[])[(position - 1) / %(limit)s + 1], id, 'rec-' || id, reduction_g, 'in_filing', ''
-                 FROM (SELECT r.id, r.reduction_g, row_number() OVER (ORDER BY r.id) AS position
+            f"""INSERT INTO exchange_bridge_filingitem (batch_id, record_id, item_ref, reduction_g, status, reason)
+               SELECT (%(batches)s::bigint[])[(position - 1) / %(limit)s + 1], id, 'rec-' || id, grams, 'in_filing', ''
+                 FROM (SELECT r.id, {GRAMS_NOW} AS grams, row_number() OVER (ORDER BY r.id) AS position
                          FROM behaviours_behaviourrecord r
-                        WHERE r.line_id = %(line)s AND r.status = 'accepted' AND r.fileable AND r.reduction_g > 0
+                        WHERE r.line_id = %(line)s AND r.status = 'accepted' AND r.fileable AND {GRAMS_NOW} > 0
                   AND r.claim_basis IN ('system', 'reviewer') AND r.evidence_id <> ''
                           AND r.occurred_on BETWEEN %(start)s AND %(end)s
                           AND NOT r.id = ANY(%(claimed_elsewhere)s::bigint[])

@@ -117,7 +117,7 @@ def test_a_corrections_preview_lists_the_affected_records_by_line_month_and_cate
     ):
         assert all(f">{cell}<" in not_filed for cell in cells), cells
     assert ">-23<" in certified_part.split("restated-records")[0]
-    assert "Posting the corrections is not built yet" in html
+    assert "Approving posts a correction of each record not yet filed" in html
 
     download = page(decider, f"/staff/changes/{change.pk}/restatement.csv")
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
@@ -126,9 +126,9 @@ def test_a_corrections_preview_lists_the_affected_records_by_line_month_and_cate
     assert set(listed) == {*(r.pk for r in this_month), earlier.pk, customer.pk, certified.pk}
     assert reversed_one.pk not in listed and walk.pk not in listed
     assert listed[earlier.pk][4:] == ["2698", "2652", "-46", "not filed"]
-    assert listed[certified.pk][4:] == ["1349", "1326", "-23", "certified"]
+    assert listed[certified.pk][4:] == ["1349", "1326", "-23", "certified, not restated"]
     assert ["not filed", "total", "", "", "4", "6745", "6630", "-115"] in rows
-    assert ["certified", "total", "", "", "1", "1349", "1326", "-23"] in rows
+    assert ["certified, not restated", "total", "", "", "1", "1349", "1326", "-23"] in rows
     # The proposer's own page shows the same preview.
     assert "Restatement preview" in page(proposer, f"/staff/changes/{change.pk}/").content.decode()
 
