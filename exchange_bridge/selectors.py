@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from exchange_bridge.models import LIVE_ITEM_STATUSES, BatchState, FilingBatch, FilingItem, Retirement
@@ -68,7 +68,31 @@ def filings_of_records(*, record_ids: list[int]) -> dict[int, list[RecordFiling]
     return filings
 
 
-from exchange_bridge.models import LIVE_ITEM_STATUSES, BatchState, FilingBatch, FilingItem, Retirement
+@dataclass(frozen=True)
+class BatchItems:
+    """A filing batch's items: the first of them to show, and all of them counted and summed."""
+
+    items: list[FilingItem]
+    count: int
+    grams: int
+
+
+def filing_batch(*, batch_id: int) -> FilingBatch | None:
+    return FilingBatch.objects.select_related("line").filter(pk=batch_id).first()
+
+
+def items_of_batch(*, batch_id: int, limit: int) -> BatchItems:
+    items = FilingItem.objects.filter(batch_id=batch_id)
+    sums = items.aggregate(count=Count("id"), grams=Sum("reduction_g"))
+    return BatchItems(
+        items=list(items.order_by("id")[:limit]), count=int(sums["count"]), grams=int(sums["grams"] or 0)
+    )
+
+
+def records_in_live_filings() -> QuerySet[FilingItem, int]:
+    """The ids of records in a filing that is under way or certified: an exchange has their grams,
+    so a correction of their factor rows never changes them. A subquery, never read whole."""
+    return FilingItem.objects.filter(status__in=LIVE_ITEM_STATUSES).values_list("record_id", flat=True)
 
 
 def filings_of_record(*, record_id: int) -> list[RecordFiling]:

@@ -18,7 +18,7 @@ BACKWARD = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("behaviours", "0015_evidence_decides_fileability"),
+        ("behaviours", "0016_record_corrections"),
     ]
 
     operations = [
