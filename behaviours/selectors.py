@@ -558,7 +558,8 @@ def sampling_population_grams(
 ) -> PopulationGrams:
     """The population's grams read from the records themselves, a second path to the figure the
     export reads from the ledger's postings (the claim filter is left out: both splits are given)."""
-    from django.db.models import Count, Q, Sum
+    from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+    from django.db.models.functions import Coalesce
 
     population = _sampling_population(
         line_id=line_id,
@@ -566,11 +567,18 @@ def sampling_population_grams(
         end=end,
         record_filter=RecordFilter(record_filter.behaviour_code, record_filter.ghg_category),
     )
-    sums = population.aggregate(
+    # A record's grams now: its own and its corrections', as the ledger posted them.
+    corrected = (
+        RecordCorrection.objects.filter(record_id=OuterRef("pk"))
+        .values("record_id")
+        .annotate(total=Sum("difference_g"))
+        .values("total")
+    )
+    sums = population.annotate(now_g=F("reduction_g") + Coalesce(Subquery(corrected), 0)).aggregate(
         records=Count("id"),
-        grams=Sum("reduction_g"),
-        fileable_g=Sum("reduction_g", filter=Q(fileable=True)),
-        self_declared_g=Sum("reduction_g", filter=Q(fileable=False, claim_basis=ClaimBasis.SELF_DECLARED)),
+        grams=Sum("now_g"),
+        fileable_g=Sum("now_g", filter=Q(fileable=True)),
+        self_declared_g=Sum("now_g", filter=Q(fileable=False, claim_basis=ClaimBasis.SELF_DECLARED)),
     )
     return PopulationGrams(
         int(sums["records"]),
@@ -618,26 +626,34 @@ class PostingEntries:
 
     records: list[BehaviourRecord]
     reversals: list[RecordReversal]
+    corrections: list[RecordCorrection]
     count: int
     grams: int
     points: int
 
 
 def entries_of_posting(*, posting_id: int, limit: int) -> PostingEntries:
-    """The records (or reversals) naming a posting: summed in full, the first `limit` listed."""
+    """The records, reversals or corrections naming a posting: summed in full, the first `limit`
+    listed."""
     from django.db.models import Count, Sum
 
     records = BehaviourRecord.objects.filter(posting_id=posting_id)
     reversals = RecordReversal.objects.filter(posting_id=posting_id)
+    corrections = RecordCorrection.objects.filter(posting_id=posting_id)
     count = grams = points = 0
-    for entries in (records, reversals):
-        sums = entries.aggregate(count=Count("id"), grams=Sum("reduction_g"), points=Sum("points"))
+    for sums in (
+        records.aggregate(count=Count("id"), grams=Sum("reduction_g"), points=Sum("points")),
+        reversals.aggregate(count=Count("id"), grams=Sum("reduction_g"), points=Sum("points")),
+        # A correction restates grams only; points already awarded stay.
+        {**corrections.aggregate(count=Count("id"), grams=Sum("difference_g")), "points": 0},
+    ):
         count += int(sums["count"])
         grams += int(sums["grams"] or 0)
         points += int(sums["points"] or 0)
     return PostingEntries(
         records=list(records.select_related("behaviour").order_by("id")[:limit]),
         reversals=list(reversals.select_related("record").order_by("id")[:limit]),
+        corrections=list(corrections.select_related("record").order_by("id")[:limit]),
         count=count,
         grams=grams,
         points=points,

@@ -361,3 +361,23 @@ def test_a_record_in_a_filing_under_way_keeps_its_grams(record, make_staff, refe
         (submitted.pk, 1349, 1326)
     ]
     assert check_ledger() == []
+
+
+def test_a_verifier_finds_the_restated_figure_in_the_records_and_its_correction_posting(  # type: ignore[no-untyped-def]
+    affected, make_staff
+) -> None:
+    from tests.verification.test_export_walk import figure, get, signed_in
+
+    change = propose_metro(make_staff("sustainability_office"))
+    changes.approve_change(change_id=change.pk, approver=make_staff("sustainability_office"))
+    verifier = signed_in(make_staff("verifier"))
+    month = f"{timezone.localdate():%Y-%m}"
+    sample = get(verifier, "/verify/", line="employees", period=month, behaviour="commute_metro", seed=1, size=5)
+    ledger_g, records_g, equal = figure(sample, "reduction")
+    # Two rides of 10 km restated at 1,326 g each (the reversed ride nets out).
+    assert (ledger_g, records_g, equal) == (2 * 1326, 2 * 1326, True)
+
+    correction = RecordCorrection.objects.filter(record_id=affected["records"]["today"][0].pk).get()
+    posting = get(verifier, f"/verify/postings/{correction.posting_id}/")
+    assert 'data-testid="entries-check" data-equal="yes"' in posting
+    assert f"correction of record #{correction.record_id}" in posting
