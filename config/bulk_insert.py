@@ -148,7 +148,8 @@ def new_instance(model: type[M], values: dict[str, Any], related: dict[str, Mode
     for attname, field in _defaults(model):
         attributes[attname] = values[attname] if attname in values else field.get_default()
     for name, other in related.items():
-        field = model._meta.get_field(name)
-        attributes[field.attname] = field.get_foreign_related_value(other)[0]  # type: ignore[union-attr]
-        field.set_cached_value(obj, other)  # type: ignore[union-attr]
+        key = model._meta.get_field(name)
+        assert isinstance(key, models.ForeignKey)
+        attributes[key.attname] = key.get_foreign_related_value(other)[0]
+        key.set_cached_value(obj, other)
     return obj

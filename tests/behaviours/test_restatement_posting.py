@@ -372,7 +372,9 @@ def test_a_verifier_finds_the_restated_figure_in_the_records_and_its_correction_
     changes.approve_change(change_id=change.pk, approver=make_staff("sustainability_office"))
     verifier = signed_in(make_staff("verifier"))
     month = f"{timezone.localdate():%Y-%m}"
-    sample = get(verifier, "/verify/", line="employees", period=month, behaviour="commute_metro", seed=1, size=5)
+    sample = get(
+        verifier, "/verify/", line="employees", period=month, behaviour="commute_metro", seed=1, size=5
+    )
     ledger_g, records_g, equal = figure(sample, "reduction")
     # Two rides of 10 km restated at 1,326 g each (the reversed ride nets out).
     assert (ledger_g, records_g, equal) == (2 * 1326, 2 * 1326, True)
