@@ -195,8 +195,8 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
                 "testid": "restated-not-filed",
             },
             {
-                "heading": gettext("Certified by an exchange"),
-                "note": gettext("These keep their certified grams; the difference is reported apart."),
+                "heading": gettext("Filed with an exchange (under way or certified)"),
+                "note": gettext("These keep the grams the exchange has; the difference is reported apart."),
                 "sums": preview.sums.certified,
                 "testid": "restated-certified",
             },
@@ -207,7 +207,7 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
 def _filing_words(certified: bool, *, posted: bool) -> str:
     """The CSV's fixed words for a record's side (read by programs, so never translated)."""
     if certified:
-        return "certified, not restated"
+        return "filed, not restated"
     return "corrected" if posted else "not filed"
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from behaviours import restatement
 from behaviours.models import ChangeKind, Methodology, QuantificationBasis, ReferenceChange
@@ -112,21 +113,7 @@ def post_corrections(*, change: ReferenceChange) -> PostedCorrections:
     # People first, in id order, as every writer of their balances does; a record reversed
     # meanwhile is then no longer accepted when the records are read below.
     ledger.lock_people(account_ids=to_correct.values_list("account_id", flat=True).distinct())
-    new_bases = _new_bases(change, bases)
-    methodologies, factors = restatement.all_rows()
-    signatures = to_correct.values_list("basis_now", "counted_quantity", "occupants_text").distinct()
-    computed: list[tuple[int, Any, str | None, int, int]] = []
-    for basis_now, quantity, occupants in signatures.order_by():
-        new_basis = new_bases[basis_now]
-        grams = restatement.restate(
-            basis=_rows_of(new_basis),
-            quantity=quantity,
-            occupants=occupants,
-            methodologies=methodologies,
-            factors=factors,
-        )
-        if grams is not None:  # no longer computable: left as it is, reported on the page
-            computed.append((basis_now, quantity, occupants, new_basis, grams))
+    computed = _restated_signatures(change, bases, to_correct)
     if not computed:
         return PostedCorrections(0, 0)
     records_sql, records_parameters = to_correct.values_list(
@@ -205,6 +192,48 @@ def post_corrections(*, change: ReferenceChange) -> PostedCorrections:
         count, total = cursor.fetchone()
         cursor.execute("DROP TABLE record_corrections_new")
     return PostedCorrections(int(count), int(total))
+
+
+def _restated_signatures(
+    change: ReferenceChange, bases: dict[int, BasisRows], to_correct: QuerySet[Any]
+) -> list[tuple[int, Any, str | None, int, int]]:
+    """(basis now, counted quantity, occupants, new basis, restated grams) of each signature of
+    the records to correct that the new rows still compute."""
+    new_bases = _new_bases(change, bases)
+    methodologies, factors = restatement.all_rows()
+    signatures = to_correct.values_list("basis_now", "counted_quantity", "occupants_text").distinct()
+    computed: list[tuple[int, Any, str | None, int, int]] = []
+    for basis_now, quantity, occupants in signatures.order_by():
+        new_basis = new_bases[basis_now]
+        grams = restatement.restate(
+            basis=_rows_of(new_basis),
+            quantity=quantity,
+            occupants=occupants,
+            methodologies=methodologies,
+            factors=factors,
+        )
+        if grams is not None:  # no longer computable: left as it is, reported on the page
+            computed.append((basis_now, quantity, occupants, new_basis, grams))
+    return computed
+
+
+def uncorrected_records(*, change: ReferenceChange) -> int:
+    """How many records an approved correction has not corrected yet and would: none, unless a
+    record computed with the old row committed after the approval read the records (the late
+    pass, tasks.post_late_corrections, then corrects it)."""
+    if not restatement.is_correction(change) or change.applied_row_id is None:
+        return 0
+    bases = restatement.affected_bases(change)
+    if not bases:
+        return 0
+    to_correct = restatement.affected_records(change, bases=bases).filter(filed=False)
+    computed = _restated_signatures(change, bases, to_correct)
+    if not computed:
+        return 0
+    computable = Q()
+    for basis_now, quantity, occupants, _new, _grams in computed:
+        computable |= Q(basis_now=basis_now, counted_quantity=quantity, occupants_text=occupants)
+    return to_correct.filter(computable).count()
 
 
 def _rows_of(basis_id: int) -> BasisRows:

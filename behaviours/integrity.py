@@ -11,11 +11,14 @@ from behaviours import quantify as pure
 from behaviours import selectors, trust
 from behaviours.models import (
     BehaviourRecord,
+    ChangeKind,
+    ChangeState,
     EmissionFactor,
     Methodology,
     RecordCorrection,
     RecordReversal,
     RecordStatus,
+    ReferenceChange,
 )
 from carbon_accounts.integrity import PostingLag
 from carbon_accounts.models import EntryKind, Posting
@@ -44,6 +47,29 @@ def reductions_trace_to_records() -> list[str]:
     problems += _entries_on_their_postings_key()
     problems += _grams_match_factor_rows()
     problems += _corrections_match_factor_rows()
+    problems += _corrections_complete()
+    return problems
+
+
+def _corrections_complete() -> list[str]:
+    """Every record an approved correction restates has its correction (none of them is left on
+    the corrected row because it committed while the approval was posting)."""
+    from behaviours.corrections import uncorrected_records
+
+    approved = ReferenceChange.objects.filter(
+        state=ChangeState.APPROVED,
+        kind__in=(ChangeKind.FACTOR, ChangeKind.METHODOLOGY),
+        current_row_id__isnull=False,
+        applied_row_id__isnull=False,
+    ).order_by("pk")
+    problems: list[str] = []
+    for change in approved:
+        left = uncorrected_records(change=change)
+        if left:
+            problems.append(
+                f"invariant 4: {left} record(s) still counted with the row that change {change.pk} corrected; "
+                "the late pass of its corrections (behaviours.post_late_corrections) posts them"
+            )
     return problems
 
 

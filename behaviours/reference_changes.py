@@ -41,6 +41,8 @@ from rewards import services as rewards
 
 FACTOR_STATUSES = ("V", "V-2", "U")
 LONGEST_REASON = 500
+# Seconds after an approved correction before its second pass: longer than any recording takes.
+LATE_PASS_SECONDS = 30
 
 
 class ChangeRefused(Exception):
@@ -529,6 +531,14 @@ def approve_change(*, change_id: int, approver: AbstractBaseUser, note: str = ""
         from behaviours.corrections import post_corrections
 
         post_corrections(change=change)
+        # A record read the old row before this approval and commits after it: a second pass,
+        # once every such transaction has ended, corrects it too.
+        from behaviours.tasks import post_late_corrections
+
+        change_pk = change.pk
+        transaction.on_commit(
+            lambda: post_late_corrections.apply_async(args=[change_pk], countdown=LATE_PASS_SECONDS)
+        )
     change.state = ChangeState.APPROVED
     change.decided_by_id = approver.pk
     change.decided_at = timezone.now()

@@ -238,16 +238,21 @@ def reduction_rows(
     yield from rows
 
 
+# The entries whose grams were computed with their basis's rows.
+_COMPUTING_KINDS = (EntryKind.BEHAVIOUR_RECORD, EntryKind.RECORD_CORRECTION)
+
+
 def factor_rows_used(
     period: Period, line_ids: list[int] | None = None, *, as_reported_on: date | None = None
 ) -> Iterator[FactorRowUsed]:
     """Every factor row the period's records were computed with, and how many records: read
     from the postings' quantification bases. A record counts once, when it is recorded (a later
-    reversal leaves the factor row used). As reported on a day, only that day's postings are
+    reversal leaves the factor row used); a restated record counts again under the rows of its
+    correction, which its grams now come from. As reported on a day, only that day's postings are
     read; their bases and factor rows are never changed, so the sheet is the one of that day."""
     records_by_basis: dict[int, int] = {}
     for row in _issued_sums(period, line_ids, as_reported_on):
-        if row.basis_id is not None and row.entry_kind == EntryKind.BEHAVIOUR_RECORD:
+        if row.basis_id is not None and row.entry_kind in _COMPUTING_KINDS:
             records_by_basis[row.basis_id] = records_by_basis.get(row.basis_id, 0) + row.entries
     records_by_factor: dict[int, int] = {}
     factors: dict[int, EmissionFactor] = {}

@@ -23,6 +23,26 @@ MAX_LINE_BYTES = 1 << 20
 logger = logging.getLogger(__name__)
 
 
+@shared_task(name="behaviours.post_late_corrections", acks_late=True)
+def post_late_corrections(change_id: int) -> int:
+    """The second pass of an approved correction: records computed with the corrected row that
+    committed while the approval was posting get their corrections too. Safe to re-run (a record
+    is corrected once per change)."""
+    from django.db import transaction
+
+    from behaviours.corrections import post_corrections
+    from behaviours.models import ChangeState, ReferenceChange
+
+    with transaction.atomic():
+        change = ReferenceChange.objects.filter(pk=change_id, state=ChangeState.APPROVED).first()
+        if change is None:
+            return 0
+        posted = post_corrections(change=change)
+    if posted.records:
+        logger.warning("change %s: %s late record(s) corrected", change_id, posted.records)
+    return posted.records
+
+
 @shared_task(name="behaviours.expire_points", acks_late=True)
 def expire_points() -> int:
     """Run by beat every hour; safe to re-run (points that lapsed are no longer in a balance)."""

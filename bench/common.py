@@ -65,8 +65,17 @@ def setup_django(database: str = "") -> None:
     django.setup()
 
 
+def reset_peak_rss() -> None:
+    """Start this process's peak resident memory afresh, so that a figure covers the step it
+    measures and not the data generated before it (Linux: writing 5 to clear_refs resets VmHWM)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> float:
-    """This process's peak resident memory, in MB (Linux reports kilobytes)."""
+    """This process's peak resident memory since the last reset_peak_rss, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

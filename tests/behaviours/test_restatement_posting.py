@@ -158,9 +158,9 @@ def test_the_approved_page_and_its_csv_show_the_corrections_and_the_certified_ap
     )
     listed = {int(row[0]): row for row in rows[1 : rows.index([])]}
     assert listed[records["earlier"].pk][4:] == ["2698", "2652", "-46", "corrected"]
-    assert listed[records["certified"].pk][4:] == ["1349", "1326", "-23", "certified, not restated"]
+    assert listed[records["certified"].pk][4:] == ["1349", "1326", "-23", "filed, not restated"]
     assert ["corrected", "total", "", "", "4", "6745", "6630", "-115"] in rows
-    assert ["certified, not restated", "total", "", "", "1", "1349", "1326", "-23"] in rows
+    assert ["filed, not restated", "total", "", "", "1", "1349", "1326", "-23"] in rows
     zh = page(approver, f"/staff/changes/{change.pk}/", language="zh-hans").content.decode()
     assert "Restatement posted" not in zh and "已过账的重述" in zh
 
@@ -383,3 +383,24 @@ def test_a_verifier_finds_the_restated_figure_in_the_records_and_its_correction_
     posting = get(verifier, f"/verify/postings/{correction.posting_id}/")
     assert 'data-testid="entries-check" data-equal="yes"' in posting
     assert f"correction of record #{correction.record_id}" in posting
+
+
+def test_the_exports_factor_rows_name_the_corrected_row_its_restated_records_use(
+    affected, make_staff
+) -> None:  # type: ignore[no-untyped-def]
+    from behaviours import reports
+
+    change = propose_metro(make_staff("sustainability_office"))
+    month = reports.parse_period(f"{timezone.localdate():%Y-%m}")
+
+    def metro_rows() -> dict[int, int]:
+        return {
+            row.version: row.records for row in reports.factor_rows_used(month) if row.activity == "metro"
+        }
+
+    before = metro_rows()
+    changes.approve_change(change_id=change.pk, approver=make_staff("sustainability_office"))
+    after = metro_rows()
+    # This month's three unfiled rides were restated with the new version; the old one stays used.
+    assert len(before) == 1 and after[max(before)] == before[max(before)]
+    assert after[max(before) + 1] == 3

@@ -126,9 +126,9 @@ def test_a_corrections_preview_lists_the_affected_records_by_line_month_and_cate
     assert set(listed) == {*(r.pk for r in this_month), earlier.pk, customer.pk, certified.pk}
     assert reversed_one.pk not in listed and walk.pk not in listed
     assert listed[earlier.pk][4:] == ["2698", "2652", "-46", "not filed"]
-    assert listed[certified.pk][4:] == ["1349", "1326", "-23", "certified, not restated"]
+    assert listed[certified.pk][4:] == ["1349", "1326", "-23", "filed, not restated"]
     assert ["not filed", "total", "", "", "4", "6745", "6630", "-115"] in rows
-    assert ["certified, not restated", "total", "", "", "1", "1349", "1326", "-23"] in rows
+    assert ["filed, not restated", "total", "", "", "1", "1349", "1326", "-23"] in rows
     # The proposer's own page shows the same preview.
     assert "Restatement preview" in page(proposer, f"/staff/changes/{change.pk}/").content.decode()
 
@@ -154,7 +154,7 @@ def test_the_preview_reads_in_chinese(record, make_staff) -> None:  # type: igno
     proposer, decider = make_staff("sustainability_office"), make_staff("sustainability_office")
     change = propose_metro(proposer)
     html = page(decider, f"/staff/changes/{change.pk}/", language="zh-hans").content.decode()
-    assert "重述预览" in html and "尚未报送" in html and "已获交易所核证" in html
+    assert "重述预览" in html and "尚未报送" in html and "已报送交易所" in html
     assert "Restatement preview" not in html and "Not yet filed" not in html
 
 
