@@ -537,7 +537,7 @@ def approve_change(*, change_id: int, approver: AbstractBaseUser, note: str = ""
 
         change_pk = change.pk
         transaction.on_commit(
-            lambda: post_late_corrections.apply_async(args=[change_pk], countdown=LATE_PASS_SECONDS)
+            lambda: post_late_corrections.apply_async(args=(change_pk,), countdown=LATE_PASS_SECONDS)
         )
     change.state = ChangeState.APPROVED
     change.decided_by_id = approver.pk
