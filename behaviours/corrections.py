@@ -232,7 +232,9 @@ def uncorrected_records(*, change: ReferenceChange) -> int:
         return 0
     computable = Q()
     for basis_now, quantity, occupants, _new, _grams in computed:
-        computable |= Q(basis_now=basis_now, counted_quantity=quantity, occupants_text=occupants)
+        # No occupants is SQL NULL: matched by IS NULL, never by equality.
+        same_occupants = Q(occupants_text__isnull=True) if occupants is None else Q(occupants_text=occupants)
+        computable |= Q(basis_now=basis_now, counted_quantity=quantity) & same_occupants
     return to_correct.filter(computable).count()
 
 
