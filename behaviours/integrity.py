@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Min, Q, Sum, Value, When
 
 from behaviours import quantify as pure
-from behaviours import selectors, trust
+from behaviours import restatement, selectors, trust
 from behaviours.models import (
     BehaviourRecord,
     ChangeKind,
@@ -214,15 +214,13 @@ def _recompute(
 ) -> int | str:
     """The grams the rows give, with the code that computed them, or why they give none."""
     methodologies, factors = rows
-    try:
-        return pure.compute(
-            quantity=quantity,
-            methodology=methodologies[methodology_id],
-            factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
-            occupants=int(occupants) if occupants is not None else None,
-        ).reduction_g
-    except (pure.QuantificationError, ValueError) as error:
-        return f"no figure ({error})"
+    return restatement.recompute(
+        basis=(methodology_id, factor_a, factor_b),
+        quantity=quantity,
+        occupants=occupants,
+        methodologies=methodologies,
+        factors=factors,
+    )
 
 
 def _grams_match_factor_rows() -> list[str]:

@@ -145,6 +145,21 @@ def restate(
     factors: dict[int, pure.FactorRow],
 ) -> int | None:
     """A record's grams on these rows, or None when the rows no longer compute it."""
+    grams = recompute(
+        basis=basis, quantity=quantity, occupants=occupants, methodologies=methodologies, factors=factors
+    )
+    return grams if isinstance(grams, int) else None
+
+
+def recompute(
+    *,
+    basis: BasisRows,
+    quantity: Decimal,
+    occupants: str | None,
+    methodologies: dict[int, pure.MethodologyRow],
+    factors: dict[int, pure.FactorRow],
+) -> int | str:
+    """The grams a basis's rows give a record, or why they give none."""
     methodology_id, factor_a, factor_b = basis
     try:
         return pure.compute(
@@ -153,8 +168,8 @@ def restate(
             factors=[factors[f] for f in (factor_a, factor_b) if f is not None],
             occupants=int(occupants) if occupants is not None else None,
         ).reduction_g
-    except (pure.QuantificationError, ValueError):
-        return None
+    except (pure.QuantificationError, ValueError) as error:
+        return f"no figure ({error})"
 
 
 class _AffectedRow(NamedTuple):
