@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from behaviours import change_forms, restatement
@@ -182,6 +182,10 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
     preview = restatement.restatement_preview(change, line_ids=_line_ids(access))
     if preview is not None:
         context["preview"] = preview
+        english = get_language() == "en"
+        context["line_names"] = {
+            line.code: line.name_en if english else line.name_zh for line in ledger_selectors.business_lines()
+        }
         context["records_shown"] = preview.records[:RECORDS_SHOWN]
         context["sides"] = [
             {
@@ -428,6 +432,7 @@ def propose_change(request: HttpRequest, kind_path: str) -> HttpResponse:
     if kind_path not in dict(_proposable_kinds(access)):
         raise PermissionDenied("This role does not propose this kind of change.")
     status = 200
+    initial: dict[str, Any] = {}
     if request.method == "POST":
         form = _form_for(kind, access, request.POST)
         if form.is_valid():
@@ -444,7 +449,8 @@ def propose_change(request: HttpRequest, kind_path: str) -> HttpResponse:
                 return redirect("reference_changes")
         status = 400
     else:
-        form = _form_for(kind, access, initial=_prefill(kind, request.GET.dict()))
+        initial = _prefill(kind, request.GET.dict())
+        form = _form_for(kind, access, initial=initial)
     return render(
         request,
         "behaviours/staff/change_propose.html",
@@ -455,6 +461,8 @@ def propose_change(request: HttpRequest, kind_path: str) -> HttpResponse:
             "kind_path": kind_path,
             "rows": _rows_in_force(kind, access),
             "row_columns": ROW_COLUMNS[kind],
+            # A blank form opens the rows in force first: most proposals correct one of them.
+            "choosing_row": request.method != "POST" and not initial,
         },
         status=status,
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from behaviours import claims
 from behaviours import quantify as pure
@@ -426,7 +426,11 @@ def record_ledger_traces(*, record_ids: list[int]) -> dict[int, list[LedgerTrace
     def posting_lines(posting_id: int, reverses: str) -> list[LedgerTraceLine]:
         return [
             LedgerTraceLine(
-                gettext("posting #%(posting)s (%(entries)s entries) · transfer #%(transfer)s")
+                ngettext(
+                    "posting #%(posting)s (%(entries)s entry) · transfer #%(transfer)s",
+                    "posting #%(posting)s (%(entries)s entries) · transfer #%(transfer)s",
+                    m.entries,
+                )
                 % {"posting": m.posting_id, "entries": m.entries, "transfer": m.transfer_id},
                 m.created_at,
                 m.kind,
@@ -613,6 +617,11 @@ def sample_records(
 
 def reversal_of(*, record_id: int) -> RecordReversal | None:
     return RecordReversal.objects.filter(record_id=record_id).first()
+
+
+def corrections_of(*, record_id: int) -> list[RecordCorrection]:
+    """The corrections posted for a record, oldest first, each with the change that made it."""
+    return list(RecordCorrection.objects.filter(record_id=record_id).order_by("created_at", "pk"))
 
 
 def ghg_categories() -> list[str]:

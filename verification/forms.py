@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from behaviours import selectors as records
 from behaviours.reports import Period, PeriodError, parse_period
 from carbon_accounts.models import BusinessLine
+from config import ghg_categories
 from config.form_fields import PlainIntegerField
 
 DEFAULT_SIZE = 25
@@ -72,7 +73,7 @@ class SampleForm(forms.Form):
         category_field = self.fields["category"]
         assert isinstance(category_field, forms.ChoiceField)
         category_field.choices = [("", _("Every category"))] + [
-            (category, category) for category in records.ghg_categories()
+            (category, ghg_categories.category_name(category)) for category in records.ghg_categories()
         ]
 
     def clean_period(self) -> Period:

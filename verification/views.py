@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 
 from behaviours import selectors as records
 from behaviours.reports import Period
@@ -76,6 +77,8 @@ def sample(request: HttpRequest) -> HttpResponse:
         "form": form,
         "drawn": True,
         "line": line,
+        "line_name": line.name_en if get_language() == "en" else line.name_zh,
+        "behaviour_name": dict(form.fields["behaviour"].choices).get(narrowed.behaviour_code, ""),  # type: ignore[attr-defined]
         "period": period,
         "size": size,
         "seed": seed,
@@ -110,6 +113,7 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
             "trace": trace_record(found[0]),
             "sample_query": sample_query,
             "reversal_posting_id": reversal.posting_id if reversal is not None else None,
+            "corrections": records.corrections_of(record_id=record_id),
         },
     )
 

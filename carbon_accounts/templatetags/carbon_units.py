@@ -9,7 +9,8 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import ngettext
 
-from config import numbers, units
+from carbon_accounts.models import EntryKind
+from config import ghg_categories, numbers, units
 
 register = template.Library()
 
@@ -59,3 +60,29 @@ def day(value: date | None) -> str:
 @register.filter
 def absolute(value: int) -> int:
     return abs(value)
+
+
+@register.filter
+def ledger_amount(value: int, unit: str) -> str:
+    """A ledger movement's amount in its unit: "215 gCO2e", "2 green points" (积分)."""
+    if unit == "points":
+        return points(value)
+    return f"{numbers.format_number(value)} {unit}"
+
+
+@register.filter
+def entry_kind(code: str) -> str:
+    """A movement's kind in words ("correction of a recorded action"); an unknown kind as its code."""
+    return str(EntryKind(code).label) if code in EntryKind.values else code
+
+
+@register.filter
+def named(code: str, names: dict[str, str]) -> str:
+    """A code by the name the view looked up for it (a business line's, in the page's language)."""
+    return names.get(code, code)
+
+
+@register.filter
+def ghg_category(code: str) -> str:
+    """ "scope3_cat7_commuting" as "Scope 3 category 7: employee commuting" (in the page's language)."""
+    return ghg_categories.category_name(code)

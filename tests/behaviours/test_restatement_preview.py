@@ -110,9 +110,9 @@ def test_a_corrections_preview_lists_the_affected_records_by_line_month_and_cate
     not_filed, certified_part = html.split('data-testid="restated-certified"')
     month, previous = today.strftime("%Y-%m"), last_month.strftime("%Y-%m")
     for cells in (
-        ["bank", month, "scope3plus_ecosystem", "1", "1349", "1326", "-23"],
-        ["employees", previous, "scope3_cat7_commuting", "1", "2698", "2652", "-46"],
-        ["employees", month, "scope3_cat7_commuting", "2", "2698", "2652", "-46"],
+        ["Bank", month, "Scope 3+: customer reductions (ecosystem)", "1", "1349", "1326", "-23"],
+        ["Employees", previous, "Scope 3 category 7: employee commuting", "1", "2698", "2652", "-46"],
+        ["Employees", month, "Scope 3 category 7: employee commuting", "2", "2698", "2652", "-46"],
         ["4", "6745", "6630", "-115"],
     ):
         assert all(f">{cell}<" in not_filed for cell in cells), cells
