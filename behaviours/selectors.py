@@ -840,3 +840,8 @@ def corrected_grams(*, record_ids: list[int]) -> dict[int, int]:
         .annotate(total=Sum("difference_g"))
         .values_list("record_id", "total")
     }
+
+
+def claim_basis_label(code: str) -> str:
+    """How a claim was trusted, in the page's language ("" when none is given)."""
+    return str(ClaimBasis(code).label) if code in ClaimBasis.values else code

@@ -11,7 +11,7 @@ from django import forms
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from behaviours import reports, selectors
@@ -37,14 +37,15 @@ class ExportForm(forms.Form):
     as_reported_on = PlainDateField(
         label=_("As reported on"),
         required=False,
-        help_text=_(
-            "Blank: as restated, every posting up to now, corrections included. A day: only what "
-            "had been posted by the end of that day, as an export made then showed."
-        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The day ends in the platform's time zone, which a browser elsewhere may not share.
+        self.fields["as_reported_on"].help_text = gettext(
+            "Blank: as restated, every posting up to now, corrections included. A day: only what "
+            "had been posted by the end of that day in %(zone)s time, as an export made then showed."
+        ) % {"zone": timezone.get_default_timezone_name()}
         # The date picker offers no day after today; the check below still refuses one typed in.
         self.fields["as_reported_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 

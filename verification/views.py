@@ -126,10 +126,19 @@ def posting(request: HttpRequest, posting_id: int) -> HttpResponse:
         raise Http404
     movements = ledger_selectors.movements_of_postings(posting_ids=[found.pk]).get(found.pk, [])
     entries = records.entries_of_posting(posting_id=found.pk, limit=LISTED_ENTRIES)
+    english = (get_language() or "").startswith("en")
+    behaviour = records.reference().behaviours.get(found.behaviour_code)
     return render(
         request,
         "verification/posting.html",
-        {"posting": found, "movements": movements, "entries": entries, "listed": LISTED_ENTRIES},
+        {
+            "posting": found,
+            "movements": movements,
+            "entries": entries,
+            "listed": LISTED_ENTRIES,
+            "behaviour_name": (behaviour.name_en if english else behaviour.name_zh) if behaviour else "",
+            "claim_basis": records.claim_basis_label(found.claim_basis),
+        },
     )
 
 

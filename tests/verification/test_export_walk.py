@@ -177,6 +177,9 @@ def test_a_record_leads_to_its_posting_whose_entries_add_up(bank_month, make_sta
     assert 'data-testid="entries-check" data-equal="yes"' in shown
     assert f'href="/verify/records/{filed.pk}/"' in shown
     assert "reduction issuance" in shown and "business-line sub-account" in shown
+    # Its behaviour and how its claim was trusted, in words.
+    assert "Took the metro <code>green_travel_metro</code>" in shown
+    assert "recorded by a line or facility system" in shown
     # A reversed record leads to both postings; the reversal's takes its grams back.
     wrong = bank_month["wrong"]
     page = get(verifier, f"/verify/records/{wrong.pk}/")
