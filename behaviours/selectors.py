@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext, ngettext
 
 from behaviours import claims
@@ -16,6 +16,8 @@ from behaviours.badges import DayFigures
 from behaviours.models import (
     Behaviour,
     BehaviourRecord,
+    ChangeKind,
+    ChangeState,
     ClaimBasis,
     EmissionFactor,
     ExternalProgrammeDeclaration,
@@ -26,6 +28,7 @@ from behaviours.models import (
     RecordCorrection,
     RecordReversal,
     RecordStatus,
+    ReferenceChange,
     Region,
 )
 from carbon_accounts.models import EntryKind
@@ -622,6 +625,31 @@ def reversal_of(*, record_id: int) -> RecordReversal | None:
 def corrections_of(*, record_id: int) -> list[RecordCorrection]:
     """The corrections posted for a record, oldest first, each with the change that made it."""
     return list(RecordCorrection.objects.filter(record_id=record_id).order_by("created_at", "pk"))
+
+
+def changes_not_restating(*, record_id: int) -> list[int]:
+    """The approved corrections of a row the record's grams now come from (its basis, or its
+    latest correction's) that posted no correction of it: an exchange had it when they were
+    approved (or it committed during the approval, until the late pass). Ids, oldest first."""
+    record = BehaviourRecord.objects.filter(pk=record_id).values("basis_id").first()
+    if record is None:
+        return []
+    latest = RecordCorrection.objects.filter(record_id=record_id).order_by("-pk").values("basis_id").first()
+    basis_id = latest["basis_id"] if latest else record["basis_id"]
+    basis = QuantificationBasis.objects.filter(pk=basis_id).first()
+    if basis is None:
+        return []
+    factors = [row for row in (basis.factor_a_id, basis.factor_b_id) if row is not None]
+    return list(
+        ReferenceChange.objects.filter(state=ChangeState.APPROVED)
+        .filter(
+            Q(kind=ChangeKind.FACTOR, current_row_id__in=factors)
+            | Q(kind=ChangeKind.METHODOLOGY, current_row_id=basis.methodology_id)
+        )
+        .exclude(pk__in=RecordCorrection.objects.filter(record_id=record_id).values("change_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def ghg_categories() -> list[str]:

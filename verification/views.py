@@ -114,6 +114,7 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
             "sample_query": sample_query,
             "reversal_posting_id": reversal.posting_id if reversal is not None else None,
             "corrections": records.corrections_of(record_id=record_id),
+            "not_restating": records.changes_not_restating(record_id=record_id),
         },
     )
 

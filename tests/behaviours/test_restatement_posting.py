@@ -404,3 +404,19 @@ def test_the_exports_factor_rows_name_the_corrected_row_its_restated_records_use
     # This month's three unfiled rides were restated with the new version; the old one stays used.
     assert len(before) == 1 and after[max(before)] == before[max(before)]
     assert after[max(before) + 1] == 3
+
+
+def test_a_verifier_reads_why_a_filed_record_was_not_restated(affected, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.verification.test_export_walk import get, signed_in
+
+    change = propose_metro(make_staff("sustainability_office"))
+    changes.approve_change(change_id=change.pk, approver=make_staff("sustainability_office"))
+    verifier = signed_in(make_staff("verifier"))
+    certified = get(verifier, f"/verify/records/{affected['records']['certified'].pk}/")
+    assert 'data-testid="not-restated-note"' in certified
+    assert f"Reference change #{change.pk} corrected a row this record was computed with" in certified
+    assert f'href="/staff/changes/{change.pk}/"' in certified
+    corrected = get(verifier, f"/verify/records/{affected['records']['earlier'].pk}/")
+    assert 'data-testid="not-restated-note"' not in corrected
+    walk = get(verifier, f"/verify/records/{affected['records']['walk'].pk}/")
+    assert 'data-testid="not-restated-note"' not in walk
