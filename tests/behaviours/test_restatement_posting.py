@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from carbon_accounts import selectors as ledger_selectors
 from carbon_accounts.integrity import check_ledger
 from carbon_accounts.models import Account, EntryKind, Posting
 from exchange_bridge.models import FilingItem
-from tests.behaviours.test_restatement_preview import certify, page, propose_metro
+from tests.behaviours.test_restatement_preview import certify, page, propose_commute_method, propose_metro
 
 pytestmark = pytest.mark.django_db
 
@@ -255,19 +254,8 @@ def test_the_database_keeps_corrections_as_posted(affected, make_staff) -> None:
 def test_a_methodology_correction_posts_what_its_preview_showed(record, make_staff) -> None:  # type: ignore[no-untyped-def]
     commute = record("commute_metro", "10", region="GB").record
     office = [make_staff("sustainability_office") for _ in range(2)]
-    change = changes.propose_methodology_change(
-        proposer=office[0],
-        behaviour="commute_metro",
-        region="GLOBAL",
-        valid_from=date(2025, 1, 1),
-        values=changes.MethodologyValues(
-            method="direct",
-            activity_a="car_petrol_average",
-            activity_b="",
-            multiplier=Decimal(1),
-            fileable=True,
-        ),
-        reason="only the car trip avoided",
+    change = propose_commute_method(
+        office[0], "direct", "car_petrol_average", "", 1, "only the car trip avoided"
     )
     preview = restatement.restatement_preview(change)
     assert preview is not None

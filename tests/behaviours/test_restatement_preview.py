@@ -51,6 +51,26 @@ def propose_metro(proposer, value: str = "0.0301", valid_from=None):  # type: ig
     )
 
 
+def propose_commute_method(  # type: ignore[no-untyped-def]
+    proposer, method: str, activity_a: str, activity_b: str, multiplier: int, reason: str
+):
+    """A correction of the metro commute's methodology row in force since 2025."""
+    return changes.propose_methodology_change(
+        proposer=proposer,
+        behaviour="commute_metro",
+        region="GLOBAL",
+        valid_from=date(2025, 1, 1),
+        values=changes.MethodologyValues(
+            method=method,
+            activity_a=activity_a,
+            activity_b=activity_b,
+            multiplier=Decimal(multiplier),
+            fileable=True,
+        ),
+        reason=reason,
+    )
+
+
 def page(user, path: str, language: str = "en"):  # type: ignore[no-untyped-def]
     client = Client()
     sign_in_staff(client, user)
@@ -162,19 +182,8 @@ def test_a_methodology_correction_restates_only_its_behaviours_records(record, m
     commute = record("commute_metro", "10", region="GB").record
     record("green_travel_metro", "10", region="GB")  # its own methodology: unaffected
     proposer, decider = make_staff("sustainability_office"), make_staff("sustainability_office")
-    change = changes.propose_methodology_change(
-        proposer=proposer,
-        behaviour="commute_metro",
-        region="GLOBAL",
-        valid_from=date(2025, 1, 1),
-        values=changes.MethodologyValues(
-            method="difference",
-            activity_a="car_petrol_average",
-            activity_b="metro",
-            multiplier=Decimal(2),
-            fileable=True,
-        ),
-        reason="the method counts both legs of the trip",
+    change = propose_commute_method(
+        proposer, "difference", "car_petrol_average", "metro", 2, "the method counts both legs of the trip"
     )
     download = page(decider, f"/staff/changes/{change.pk}/restatement.csv")
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
