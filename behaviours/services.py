@@ -230,15 +230,18 @@ def record_behaviour(*, request: RecordRequest, today: date | None = None) -> Re
 
 def _record_one(request: RecordRequest, today: date) -> RecordOutcome:
     account = request.account
-    if account.pk is None:
-        opened = ledger.open_people(
-            line=request.line, people={account.external_ref: account.display_name or account.external_ref}
-        )
-        account = opened.accounts[account.external_ref]
-        request = replace(request, account=account)
     # The person's row first: it serialises this person's records, so the daily caps hold.
+    person: ledger.LockedPerson | None
+    if account.pk is None:
+        account, person = ledger.open_and_lock_person(
+            line=request.line,
+            reference=account.external_ref,
+            name=account.display_name or account.external_ref,
+        )
+        request = replace(request, account=account)
+    else:
+        person = ledger.lock_people(account_ids=[account.pk]).get(account.pk)
     digest = request.digest()
-    person = ledger.lock_people(account_ids=[account.pk]).get(account.pk)
     if person is None or person.kind not in SUB_LEDGER_KINDS or person.line_id != request.line.pk:
         raise RecordRefused(
             "unknown_account", gettext("This person has no account in this business line."), "account"

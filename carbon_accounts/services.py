@@ -211,11 +211,12 @@ def _new_person_values(line: str, reference: str, name: str) -> str:
 
 
 @functools.cache
-def _open_people_sql() -> str:
+def _open_people_sql(lock: bool = False) -> str:
     # The people found, and the ones not found inserted, in one statement. The INSERT only runs
     # for references the SELECT did not find, so a known person costs no sequence value. A
     # person opened by a concurrent first use (not in this statement's snapshot, and skipped by
-    # ON CONFLICT) comes back from neither part: the caller reads again.
+    # ON CONFLICT) comes back from neither part: the caller reads again. With `lock`, the found
+    # are locked as they are read (a new person's row is the inserter's until it commits).
     columns = fixed_sql.columns(Account, "a")
     return f"""
 WITH wanted AS (
@@ -228,6 +229,7 @@ WITH wanted AS (
       JOIN carbon_accounts_account AS a
         ON a.line_id = %(line)s AND a.kind = 'personal' AND NOT a.external_ref = ''
        AND a.external_ref = wanted.reference
+    {"FOR UPDATE OF a" if lock else ""}
 ), opened AS (
     INSERT INTO carbon_accounts_account AS a ({_NEW_PERSON_COLUMNS})
     SELECT {_new_person_values("%(line)s", "reference", "name")}
@@ -254,8 +256,28 @@ class OpenedPeople:
     new: set[int]  # the ids of the accounts this call opened
 
 
+def open_and_lock_person(*, line: BusinessLine, reference: str, name: str) -> tuple[Account, LockedPerson]:
+    """A line system's person, opened on first use and locked, in one statement: the single
+    record's way in (many people are opened by open_people, then locked in id order by
+    lock_people, so that writers never deadlock; one person has no order to keep)."""
+    account = _open_people(line=line, people={reference: name}, lock=True).accounts[reference]
+    return account, LockedPerson(
+        account_id=account.pk,
+        kind=account.kind,
+        line_id=account.line_id,
+        balance_g=account.balance_g,
+        balance_points=account.balance_points,
+        holder_id=account.holder_id,
+        external_ref=account.external_ref,
+    )
+
+
 def open_people(*, line: BusinessLine, people: dict[str, str]) -> OpenedPeople:
     """open_personal_accounts, saying which accounts it opened (see discard_openings)."""
+    return _open_people(line=line, people=people, lock=False)
+
+
+def _open_people(*, line: BusinessLine, people: dict[str, str], lock: bool) -> OpenedPeople:
     opened = OpenedPeople({}, set())
     wanted = dict(people)
     width = fixed_sql.width(Account)
@@ -263,7 +285,7 @@ def open_people(*, line: BusinessLine, people: dict[str, str]) -> OpenedPeople:
         # A second round only for people a concurrent request opened meanwhile; it finds them.
         for _round in range(2):
             cursor.execute(
-                _open_people_sql(),
+                _open_people_sql(lock),
                 {
                     "line": line.pk,
                     "references": Array(wanted),
