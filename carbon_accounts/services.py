@@ -216,11 +216,13 @@ def _open_people_sql(lock: bool = False) -> str:
     # for references the SELECT did not find, so a known person costs no sequence value. A
     # person opened by a concurrent first use (not in this statement's snapshot, and skipped by
     # ON CONFLICT) comes back from neither part: the caller reads again. With `lock`, the found
-    # are locked as they are read (a new person's row is the inserter's until it commits).
+    # are locked as they are read (a new person's row is the inserter's until it commits). The
+    # arrays' lengths are hidden from the planner so that one plan serves every call (see
+    # _POST_ENTRIES_SQL).
     columns = fixed_sql.columns(Account, "a")
     return f"""
 WITH wanted AS (
-    SELECT reference, name FROM unnest(%(references)s::text[], %(names)s::text[]) AS p(reference, name)
+    SELECT reference, name FROM unnest((SELECT %(references)s::text[]), (SELECT %(names)s::text[])) AS p(reference, name)
 ), found AS (
     -- A join from the references, not `= ANY(array)`: the prepared (generic) plan then walks
     -- the unique index per reference whatever the array's length, and the conditions match the
@@ -411,11 +413,15 @@ _COUNTER_ACCOUNTS = {
 
 # The postings, their transfers and the people's new balances in one statement. A transfer
 # moves a posting's signed sum between the line's control account and the counter account.
+# Each array is read through `(SELECT ...)`, as in the opening of people: a plan made for the
+# values would see a single record's one-element arrays, look cheaper than the plan made once,
+# and be made again on every record (tests/behaviours/test_query_plans.py).
 _POST_ENTRIES_SQL = """
 WITH summary AS (
-    SELECT * FROM unnest(%(days)s::date[], %(categories)s::text[], %(behaviours)s::text[],
-                         %(bases)s::bigint[], %(claims)s::text[], %(fileable)s::boolean[], %(entries)s::int[],
-                         %(grams)s::bigint[], %(points)s::bigint[])
+    SELECT * FROM unnest((SELECT %(days)s::date[]), (SELECT %(categories)s::text[]),
+                         (SELECT %(behaviours)s::text[]), (SELECT %(bases)s::bigint[]),
+                         (SELECT %(claims)s::text[]), (SELECT %(fileable)s::boolean[]),
+                         (SELECT %(entries)s::int[]), (SELECT %(grams)s::bigint[]), (SELECT %(points)s::bigint[]))
         AS s(period_date, ghg_category, behaviour_code, basis_id, claim_basis, fileable, entries, grams, points)
 ), posting AS (
     INSERT INTO carbon_accounts_posting
@@ -441,7 +447,8 @@ WITH summary AS (
 ), balance AS (
     UPDATE carbon_accounts_account a
        SET balance_g = a.balance_g + c.grams, balance_points = a.balance_points + c.points
-      FROM unnest(%(accounts)s::bigint[], %(account_grams)s::bigint[], %(account_points)s::bigint[])
+      FROM unnest((SELECT %(accounts)s::bigint[]), (SELECT %(account_grams)s::bigint[]),
+                  (SELECT %(account_points)s::bigint[]))
            AS c(id, grams, points)
      WHERE a.id = c.id AND a.kind IN ('personal', 'site')
     RETURNING a.id

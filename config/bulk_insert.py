@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -133,9 +134,31 @@ def take_ids(model: type[Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# Defaults that can be shared by every new instance (never changed in place).
+_SHARED_DEFAULTS = (type(None), str, int, bool, Decimal)
+
+
 @functools.cache
-def _defaults(model: type[Model]) -> tuple[tuple[str, Field[Any, Any]], ...]:
-    return tuple((field.attname, field) for field in model._meta.concrete_fields)  # type: ignore[misc]
+def _defaults(model: type[Model]) -> tuple[dict[str, Any], tuple[tuple[str, Field[Any, Any]], ...]]:
+    """A model's defaults as new_instance sets them: the constant ones read once, and the
+    fields whose default is made anew for each instance (a callable, or a mutable value)."""
+    constant: dict[str, Any] = {}
+    made: list[tuple[str, Field[Any, Any]]] = []
+    for field in model._meta.concrete_fields:
+        value = None if callable(field.default) else field.get_default()  # type: ignore[misc]
+        if callable(field.default) or not isinstance(value, _SHARED_DEFAULTS):  # type: ignore[misc]
+            made.append((field.attname, field))  # type: ignore[misc]
+        else:
+            constant[field.attname] = value  # type: ignore[misc]
+    return constant, tuple(made)
+
+
+@functools.cache
+def _relation(model: type[Model], name: str) -> tuple[str, str, str]:
+    """A foreign key's attname, the attname it refers to on the other model, and its cache."""
+    key = model._meta.get_field(name)
+    assert isinstance(key, models.ForeignKey)
+    return key.attname, key.target_field.attname, key.cache_name
 
 
 def new_instance(model: type[M], values: dict[str, Any], related: dict[str, Model]) -> M:
@@ -145,11 +168,15 @@ def new_instance(model: type[M], values: dict[str, Any], related: dict[str, Mode
     reading it costs no query."""
     obj = fixed_sql.bare(model, saved=False)
     attributes = obj.__dict__
-    for attname, field in _defaults(model):
-        attributes[attname] = values[attname] if attname in values else field.get_default()
+    constant, made = _defaults(model)
+    attributes.update(constant)
+    for attname, field in made:
+        if attname not in values:
+            attributes[attname] = field.get_default()
+    attributes.update(values)
+    cached = obj._state.fields_cache
     for name, other in related.items():
-        key = model._meta.get_field(name)
-        assert isinstance(key, models.ForeignKey)
-        attributes[key.attname] = key.get_foreign_related_value(other)[0]
-        key.set_cached_value(obj, other)
+        attname, target, cache = _relation(model, name)
+        attributes[attname] = getattr(other, target)
+        cached[cache] = other
     return obj

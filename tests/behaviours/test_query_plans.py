@@ -16,6 +16,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from behaviours import services
+from carbon_accounts import services as ledger
+from carbon_accounts.models import Account, AccountKind
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,40 @@ def test_a_persons_day_is_read_through_their_own_index_entries_in_a_new_database
         )
         for line in record_scans
     ), plan
+
+
+def test_a_single_records_statements_are_planned_once_not_on_every_record(reference) -> None:  # type: ignore[no-untyped-def]
+    """The person's opening and the posting take their rows from arrays. A plan made for the
+    parameters' values sees a one-element array and is cheaper than any plan made once, so
+    PostgreSQL would plan both statements again on every record (about a third of their time)."""
+    line = reference["bank"]
+    # A line with people, its statistics taken: in an empty table every plan costs the same.
+    ledger.open_people(line=line, people={f"known-{number}": "" for number in range(5000)})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE carbon_accounts_account")
+    for number in range(14):
+        person = Account(line=line, kind=AccountKind.PERSONAL, external_ref=f"plans-{number}")
+        outcome = services.record_behaviour(
+            request=services.RecordRequest(
+                line=line,
+                account=person,
+                behaviour_code="green_travel_metro",
+                quantity="10",
+                occurred_on=timezone.localdate(),
+                source="tests",
+                idempotency_key=f"plans-{number}",
+                region="CN-SZ",
+            )
+        )
+        assert outcome.created and outcome.record.status == "accepted"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement ~ '^\\s*WITH (wanted|summary) AS'"
+        )
+        plans = {statement.split()[1]: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+    # psycopg prepares a statement on its fifth run; PostgreSQL then tries five plans for the
+    # values before it compares them with the plan made once, and keeps that one.
+    assert set(plans) == {"wanted", "summary"}, plans
+    for generic, custom in plans.values():
+        assert custom == 5 and generic >= 4, plans
