@@ -145,8 +145,9 @@ def _defaults(model: type[Model]) -> tuple[dict[str, Any], tuple[tuple[str, Fiel
     constant: dict[str, Any] = {}
     made: list[tuple[str, Field[Any, Any]]] = []
     for field in model._meta.concrete_fields:
-        value = None if callable(field.default) else field.get_default()  # type: ignore[misc]
-        if callable(field.default) or not isinstance(value, _SHARED_DEFAULTS):  # type: ignore[misc]
+        made_anew = field.has_default() and callable(field.default)  # type: ignore[misc]
+        value = None if made_anew else field.get_default()  # type: ignore[misc]
+        if made_anew or not isinstance(value, _SHARED_DEFAULTS):
             made.append((field.attname, field))  # type: ignore[misc]
         else:
             constant[field.attname] = value  # type: ignore[misc]
